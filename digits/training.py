@@ -1,0 +1,188 @@
+"""Train the CNN and write the model with its report.
+
+Data: MNIST's 60k training images plus UNIPEN training writers' pen strokes rendered through
+the canvas pipeline (random size, position and pen width), so the model has seen what the app
+sees. A writer-disjoint slice of both is held out for validation; MNIST's 10k test set is only
+used for the final figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import Mnist, Sample, read_strokes
+from .model import MODEL_DIR, build_model
+from .preprocess import preprocess_canvas
+from .render import CANVAS, MARGIN, S_MAX, S_MIN, draw, place_strokes
+
+REPO = Path(__file__).resolve().parent.parent
+UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
+
+
+@dataclass
+class TrainData:
+    x_train: np.ndarray  # (N, 28, 28) float32 in [0, 1]
+    y_train: np.ndarray  # (N,) int
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    description: dict = field(default_factory=dict)
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
+
+
+def render_training_strokes(samples: list[Sample], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample drawn `copies` times at a random size, place and pen width, then preprocessed.
+
+    The random stream is separate from the evaluation protocol's (default_rng(i) per sample).
+    """
+    rng = np.random.default_rng([seed, 7919])
+    xs, ys = [], []
+    for sample in samples:
+        for _ in range(copies):
+            size = rng.uniform(S_MIN * 0.8, S_MAX * 1.1)
+            pts = np.concatenate([np.asarray(s, np.float64) for s in sample.strokes])
+            extent = pts.max(axis=0) - pts.min(axis=0)
+            w, h = extent * size / max(float(extent.max()), 1e-9)
+            left = rng.uniform(MARGIN, max(MARGIN, CANVAS - MARGIN - w))
+            top = rng.uniform(MARGIN, max(MARGIN, CANVAS - MARGIN - h))
+            image = preprocess_canvas(draw(place_strokes(sample.strokes, size, left, top),
+                                           width=rng.uniform(10, 28)))
+            if image is not None:
+                xs.append(image)
+                ys.append(sample.label)
+    return np.asarray(xs, np.float32).reshape(-1, 28, 28), np.asarray(ys, np.int64)
+
+
+def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, copies: int = 6,
+                      seed: int = 0, val_mnist: int = 5000, val_writer_share: float = 0.1,
+                      limit: int | None = None) -> TrainData:
+    """MNIST (+ rendered strokes when the file is there), with writer-disjoint validation.
+
+    `limit` keeps only that many MNIST training images (quick smoke runs).
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(mnist.x_train))
+    val_idx, train_idx = order[:val_mnist], order[val_mnist:][:limit]
+    x_train, y_train = to_float(mnist.x_train[train_idx]), mnist.y_train[train_idx].astype(np.int64)
+    x_val, y_val = to_float(mnist.x_train[val_idx]), mnist.y_train[val_idx].astype(np.int64)
+    desc = {"mnist_source": mnist.source, "mnist_train": len(train_idx), "mnist_val": len(val_idx)}
+
+    if strokes_path is not None and Path(strokes_path).is_file():
+        samples = read_strokes(strokes_path)[:limit]
+        # Hold out whole writers, about val_writer_share of the samples (writers differ in size).
+        writers = rng.permutation(sorted({s.writer for s in samples}))
+        held, count = set(), 0
+        target = val_writer_share * len(samples)
+        for writer in writers:
+            n = sum(s.writer == writer for s in samples)
+            if count + n <= 1.5 * target:
+                held.add(writer)
+                count += n
+        tr = [s for s in samples if s.writer not in held]
+        va = [s for s in samples if s.writer in held]
+        xs_tr, ys_tr = render_training_strokes(tr, copies, seed)
+        xs_va, ys_va = render_training_strokes(va, 2, seed + 1)
+        x_train, y_train = np.concatenate([x_train, xs_tr]), np.concatenate([y_train, ys_tr])
+        x_val, y_val = np.concatenate([x_val, xs_va]), np.concatenate([y_val, ys_va])
+        desc.update(strokes_file=str(Path(strokes_path).relative_to(REPO) if Path(strokes_path).is_relative_to(REPO) else strokes_path),
+                    strokes_train=len(xs_tr), strokes_val=len(xs_va), stroke_copies=copies,
+                    strokes_val_writers=len(held))
+    return TrainData(x_train, y_train, x_val, y_val, to_float(mnist.x_test),
+                     mnist.y_test.astype(np.int64), desc)
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, seed: int, smoothing: float):
+    import tensorflow as tf
+
+    from .augment import augment_batch
+
+    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
+    if augment:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def prepare(images, labels):
+        if augment:
+            images = augment_batch(images)
+        return images, tf.one_hot(labels, 10) * (1 - smoothing) + smoothing / 10
+
+    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def train(data: TrainData, epochs: int = 20, seed: int = 0, out_dir: str | os.PathLike = MODEL_DIR,
+          batch_size: int = 128, learning_rate: float = 2e-3, smoothing: float = 0.05,
+          verbose: int | None = None) -> dict:
+    """Train from scratch, then write digits.keras, report.json and the report figures to out_dir."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    # Same seed, same machine -> the same model: deterministic kernels, at a small speed cost.
+    tf.config.experimental.enable_op_determinism()
+    model = build_model(seed)
+    steps = epochs * int(np.ceil(len(data.x_train) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate / 10, steps, warmup_target=learning_rate, warmup_steps=steps // 20)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(),
+                  metrics=["accuracy"])
+    train_ds = make_dataset(data.x_train, data.y_train, batch_size, True, seed, smoothing)
+    val_ds = make_dataset(data.x_val, data.y_val, 1024, False, seed, 0.0)
+
+    if verbose is None:  # the progress bar on a terminal, one line per epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
+    start = time.time()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose)
+    train_seconds = time.time() - start
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_atomic(model, out_dir / "digits.keras")
+
+    from .report import build_report, write_figures
+
+    probs = np.asarray(model.predict(data.x_test[..., None], batch_size=1024, verbose=0))
+    report = build_report(
+        probs, data.y_test,
+        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+        training={"epochs": epochs, "seed": seed, "batch_size": batch_size,
+                  "learning_rate": learning_rate, "label_smoothing": smoothing,
+                  "seconds": round(train_seconds, 1), "data": data.description,
+                  "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
+        model=model,
+    )
+    write_figures(report, data.x_test, data.y_test, probs, out_dir)
+    write_json_atomic(report, out_dir / "report.json")
+    return report
+
+
+def save_atomic(model, path: Path) -> None:
+    """Write next to the target, then rename: an interrupted run never leaves a broken model."""
+    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
