@@ -11,7 +11,7 @@ st.title("✏️ Draw a digit")
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    st.caption("Draw one digit, 0–9, with the mouse or a finger. Undo, redo and clear are under the canvas.")
+    st.caption("Draw one digit, 0–9, with the mouse or a finger. Undo, redo and clear are in the bar above it.")
     canvas = st_canvas(
         stroke_width=STROKE_WIDTH,
         stroke_color="#FFFFFF",

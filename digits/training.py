@@ -175,6 +175,7 @@ def save_atomic(model, path: Path) -> None:
     os.close(fd)
     try:
         model.save(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
