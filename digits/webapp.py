@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import altair as alt
 import cv2
@@ -14,8 +15,8 @@ from .model import MODEL_PATH, ModelError, Prediction, Predictor
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def _load_predictor() -> Predictor:
-    predictor = Predictor.load(MODEL_PATH)
+def _load_predictor(path: str) -> Predictor:
+    predictor = Predictor.load(path)
     # TensorFlow leaves ~300k long-lived objects; freezing them keeps every later garbage
     # collection (Streamlit runs one after each rerun) from walking them: ~150 ms -> ~0 ms.
     gc.freeze()
@@ -23,9 +24,12 @@ def _load_predictor() -> Predictor:
 
 
 def get_predictor() -> Predictor | None:
-    """The model, loaded once per server; None (with a message on the page) if unusable."""
+    """The model, loaded once per server; None (with a message on the page) if unusable.
+
+    The path is the operator's choice (DIGITS_MODEL, default model/digits.keras), never a visitor's.
+    """
     try:
-        return _load_predictor()
+        return _load_predictor(os.environ.get("DIGITS_MODEL", str(MODEL_PATH)))
     except ModelError as exc:
         st.error(f"**The model could not be loaded.** {exc}", icon="🚫")
         return None
@@ -69,4 +73,4 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
         st.metric("probability", f"{prediction.confidence:.1%}", label_visibility="collapsed")
     with preview:
         st.image(enlarge(image28), caption="what the model sees (28×28)", width=140)
-    st.altair_chart(probability_chart(prediction.probabilities), use_container_width=True)
+    st.altair_chart(probability_chart(prediction.probabilities), width="stretch")
