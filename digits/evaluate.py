@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,11 +14,16 @@ from .render import render_sample
 from .report import accuracy_summary
 
 
-def replay_inputs(path: str | os.PathLike, variant: str = "random") -> tuple[np.ndarray, np.ndarray]:
-    """Every sample of a stroke file rendered by the replay protocol and preprocessed."""
+def replay_inputs(path: str | os.PathLike, variant: str = "random",
+                  prepare: Callable[[np.ndarray], np.ndarray | None] = preprocess_canvas,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Every sample of a stroke file rendered by the replay protocol and prepared for the model.
+
+    An empty result (nothing drawn) becomes a blank input, which then counts as an error.
+    """
     xs, ys = [], []
     for i, sample in enumerate(iter_strokes(path)):
-        x = preprocess_canvas(render_sample(sample.strokes, i, variant))
+        x = prepare(render_sample(sample.strokes, i, variant))
         xs.append(np.zeros((28, 28), np.float32) if x is None else x)
         ys.append(sample.label)
     return np.asarray(xs, np.float32).reshape(-1, 28, 28), np.asarray(ys, np.int64)
