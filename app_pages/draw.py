@@ -5,7 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, STROKE_WIDTH
-from digits.webapp import get_predictor, show_prediction
+from digits.webapp import canvas_image, get_predictor, show_prediction
 
 st.title("✏️ Draw a digit")
 
@@ -25,7 +25,7 @@ with left:
 
 with right:
     predictor = get_predictor()
-    image28 = preprocess_canvas(canvas.image_data)
+    image28 = preprocess_canvas(canvas_image(canvas))
     if predictor is None:
         pass  # get_predictor already explained what to do
     elif image28 is None:

@@ -35,6 +35,15 @@ def get_predictor() -> Predictor | None:
         return None
 
 
+def canvas_image(canvas) -> np.ndarray | None:
+    """The canvas picture, or None (with a note) if the browser sent something unreadable."""
+    try:
+        return canvas.image_data
+    except Exception:  # a damaged or hand-crafted payload must not take the page down
+        st.warning("That drawing could not be read. Clear the canvas and draw again.", icon="⚠️")
+        return None
+
+
 def probability_chart(probabilities: np.ndarray, height: int = 220) -> alt.Chart:
     """Bar chart of the 10 probabilities, digits in order, the winner highlighted."""
     winner = int(np.argmax(probabilities))
