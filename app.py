@@ -2,10 +2,18 @@
 
 import streamlit as st
 
+from digits.kiosk import kiosk_mode
+
 st.set_page_config(page_title="Draw a digit", page_icon="✏️", layout="wide")
 
-page = st.navigation([
-    st.Page("app_pages/draw.py", title="Draw", icon="✏️", default=True),
-    st.Page("app_pages/model.py", title="Model", icon="📊"),
-])
+if kiosk_mode(st.query_params):  # DIGITS_KIOSK=1 or ?kiosk=1: one page, no menus
+    page = st.navigation([st.Page("app_pages/kiosk.py", title="Draw", icon="✏️", default=True)],
+                         position="hidden")
+else:
+    page = st.navigation([
+        st.Page("app_pages/draw.py", title="Draw", icon="✏️", default=True),
+        st.Page("app_pages/challenge.py", title="Challenge", icon="🎯"),
+        st.Page("app_pages/model.py", title="Model", icon="📊"),
+        st.Page("app_pages/feedback.py", title="Feedback", icon="🗳️"),
+    ])
 page.run()

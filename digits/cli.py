@@ -36,6 +36,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="renderings of each training stroke sample per epoch set (default 6)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many training images/stroke samples (quick smoke runs)")
+    p.add_argument("--extra-data", type=Path, metavar="DB", default=None,
+                   help="also train on the confirmed drawings in this feedback database")
     return p
 
 
@@ -51,6 +53,8 @@ def train_main(argv: list[str] | None = None) -> int:
         data = mnist_and_strokes(mnist, None if args.no_strokes else UNIPEN_TRAIN,
                                  copies=args.stroke_copies, seed=args.seed,
                                  limit=args.limit)
+        if args.extra_data is not None:
+            _add_feedback(data, args.extra_data)
         print(f"Training on {len(data.x_train)} images, validating on {len(data.x_val)}, "
               f"testing on {len(data.x_test)}.", flush=True)
         report = train(data, epochs=args.epochs, seed=args.seed, out_dir=args.out, batch_size=args.batch_size)
@@ -59,6 +63,19 @@ def train_main(argv: list[str] | None = None) -> int:
     t = report["training"]["seconds"]
     print(f"Test accuracy {report['test_accuracy']:.2%} after {t / 60:.1f} min; wrote {args.out}/")
     return 0
+
+
+def _add_feedback(data, db: Path) -> None:
+    """Visitors' confirmed drawings join the training split (never validation or test)."""
+    import numpy as np
+
+    from .feedback import load_confirmed
+
+    extra = load_confirmed(db)
+    data.x_train = np.concatenate([data.x_train, extra.x])
+    data.y_train = np.concatenate([data.y_train, extra.y])
+    data.description["feedback"] = {"db": str(db), "drawings": len(extra.y)}
+    print(f"Added {len(extra.y)} confirmed feedback drawings from {db}.", flush=True)
 
 
 # --------------------------------------------------------------------------- python -m digits
@@ -76,10 +93,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="replay: random size and place (default), or big and centred")
     ev.add_argument("--model", type=Path, default=MODEL_PATH)
 
+    fb = sub.add_parser("feedback", help="visitors' confirmed drawings")
+    fb_sub = fb.add_subparsers(dest="action", required=True)
+    fe = fb_sub.add_parser("export", help="write them as a dataset: feedback.npz and png/<digit>/")
+    fe.add_argument("--out", type=Path, required=True, help="output folder")
+    fe.add_argument("--db", type=Path, default=None,
+                    help="feedback database (default: $DIGITS_FEEDBACK_DB or ~/.local/share/digits/)")
+
     args = p.parse_args(argv)
     try:
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "feedback":
+            return _feedback_export(args)
     except (DataError, ModelError) as exc:
         return _fail(str(exc))
     return _fail(f"unknown command {args.command}")
@@ -100,4 +126,17 @@ def _evaluate(args) -> int:
         return _fail(f"{args.strokes} holds no samples")
     print(format_summary(title, summary))
     print(json.dumps({"n": summary["n"], "accuracy": summary["accuracy"], "per_label": summary["per_label"]}))
+    return 0
+
+
+def _feedback_export(args) -> int:
+    from .feedback import db_path, export
+
+    db = args.db or db_path()
+    try:
+        npz, counts = export(args.out, db)
+    except OSError as exc:  # an output folder we cannot write
+        return _fail(str(exc))
+    print(f"Exported {sum(counts)} confirmed drawings from {db} to {npz} and {args.out / 'png'}/<digit>/")
+    print("per digit: " + ", ".join(f"{d}: {n}" for d, n in enumerate(counts)))
     return 0

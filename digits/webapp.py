@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from .model import MODEL_PATH, ModelError, Prediction, Predictor
+from .render import CANVAS, STROKE_WIDTH
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -23,13 +24,15 @@ def _load_predictor(path: str) -> Predictor:
     return predictor
 
 
-def get_predictor() -> Predictor | None:
-    """The model, loaded once per server; None (with a message on the page) if unusable.
+def model_path() -> str:
+    """The operator's choice (DIGITS_MODEL, default model/digits.keras), never a visitor's."""
+    return os.environ.get("DIGITS_MODEL", str(MODEL_PATH))
 
-    The path is the operator's choice (DIGITS_MODEL, default model/digits.keras), never a visitor's.
-    """
+
+def get_predictor() -> Predictor | None:
+    """The model, loaded once per server; None (with a message on the page) if unusable."""
     try:
-        return _load_predictor(os.environ.get("DIGITS_MODEL", str(MODEL_PATH)))
+        return _load_predictor(model_path())
     except ModelError as exc:
         st.error(f"**The model could not be loaded.** {exc}", icon="🚫")
         return None
@@ -83,3 +86,21 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
     with preview:
         st.image(enlarge(image28), caption="what the model sees (28×28)", width=140)
     st.altair_chart(probability_chart(prediction.probabilities), width="stretch")
+
+
+def digit_canvas(key: str, size: int = CANVAS):
+    """The drawing square (white ink on black) every page uses; the pen scales with the square,
+    so a digit drawn on a bigger canvas reaches the model looking the same."""
+    # Imported here: the component registers itself on import, which needs Streamlit running.
+    from streamlit_drawable_canvas import st_canvas
+
+    return st_canvas(
+        stroke_width=max(1, round(STROKE_WIDTH * size / CANVAS)),
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=size,
+        height=size,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=key,
+    )

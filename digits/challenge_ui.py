@@ -1,0 +1,103 @@
+"""Streamlit side of the challenge (rules in digits.challenge): start, ten rounds, the result."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+
+import pandas as pd
+import streamlit as st
+
+from . import feedback
+from .challenge import NAME_MAX, Game, leaderboard, save_score
+from .model import Predictor
+from .preprocess import preprocess_canvas
+from .webapp import canvas_image, digit_canvas, get_predictor, model_path
+
+RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
+         "and the clock breaks ties.")
+
+
+def challenge_page() -> None:
+    st.title("🎯 Challenge")
+    predictor = get_predictor()
+    if predictor is None:
+        return  # get_predictor already explained what to do
+    game: Game | None = st.session_state.get("challenge")
+    if game is None:
+        _start()
+    elif game.done:
+        _finish(game)
+    else:
+        _round(game, predictor)
+
+
+def _start() -> None:
+    st.write(RULES)
+    st.text_input("Your name for today's leaderboard (optional)", max_chars=NAME_MAX,
+                  key="challenge_name", placeholder="anonymous")
+    if st.button("Start", type="primary", key="challenge_start"):
+        # A fresh random order per game; the seed is kept so a game can be replayed in tests.
+        st.session_state.challenge = Game(seed=secrets.randbits(32), started=time.time())
+        st.session_state.challenge_saved = None
+        # Widget state is dropped once the text box is off the page: keep the name apart.
+        st.session_state.challenge_player = st.session_state.get("challenge_name")
+        st.rerun()
+    _show_leaderboard()
+
+
+def _round(game: Game, predictor: Predictor) -> None:
+    if game.played:
+        last = game.played[-1]
+        verdict = st.success if last.right else st.error
+        verdict(f"Round {len(game.played)}: you were asked for a {last.target}, "
+                f"the model read a {last.answer}.", icon="✅" if last.right else "❌")
+    number = len(game.played) + 1
+    st.caption(f"Round {number} of {game.rounds} · score {game.score}")
+    st.markdown(f"## Draw a **{game.target}**")
+    canvas = digit_canvas(f"challenge_canvas_{number}")  # a new key each round: a blank canvas
+    image28 = preprocess_canvas(canvas_image(canvas))
+    if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
+        game.judge(predictor.predict(image28).digit, time.time())
+        st.rerun()
+
+
+def _finish(game: Game) -> None:
+    state = st.session_state
+    if state.get("challenge_saved") is None:  # once per game, however often the page reruns
+        try:
+            state.challenge_saved = save_score(game, state.get("challenge_player"),
+                                               feedback.model_version(model_path()))
+        except (OSError, sqlite3.Error) as exc:
+            state.challenge_saved = -1
+            st.warning(f"Your score could not be saved ({exc}).", icon="⚠️")
+    st.markdown(f"## {game.score} / {game.rounds} in {game.seconds:.1f} s")
+    st.dataframe(pd.DataFrame({
+        "round": range(1, len(game.played) + 1),
+        "asked": [r.target for r in game.played],
+        "model read": [r.answer for r in game.played],
+        "": ["✅" if r.right else "❌" for r in game.played],
+    }), hide_index=True)
+    if st.button("Play again", type="primary", key="challenge_again"):
+        state.challenge = None
+        st.rerun()
+    _show_leaderboard(highlight=state.challenge_saved)
+
+
+def _show_leaderboard(highlight: int | None = None) -> None:
+    st.subheader("Today's leaderboard")
+    try:
+        rows = leaderboard()
+    except (OSError, sqlite3.Error) as exc:
+        st.caption(f"The leaderboard is unavailable ({exc}).")
+        return
+    if not rows:
+        st.caption("No games yet today: be the first.")
+        return
+    st.dataframe(pd.DataFrame({
+        "#": range(1, len(rows) + 1),
+        "name": [r["name"] + (" ← you" if r["id"] == highlight else "") for r in rows],
+        "score": [f"{r['score']} / {r['rounds']}" for r in rows],
+        "seconds": [r["seconds"] for r in rows],
+    }), hide_index=True)

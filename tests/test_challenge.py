@@ -1,0 +1,173 @@
+"""Challenge rules, the challenge page and the feedback widget through AppTest (real model)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from digits import feedback
+from digits.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, sanitize_name, save_score, targets
+from digits.model import MODEL_PATH
+from digits.preprocess import preprocess_canvas
+from digits.render import draw
+from tests.digit_strokes import strokes_for
+from tests.test_app import APP, canvas_state, prediction_shown
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_rounds_come_from_the_seed_and_ask_every_digit_once():
+    assert targets(7) == targets(7)
+    assert targets(7) != targets(8)
+    assert sorted(targets(7)) == list(range(10))
+    assert len(targets(7, rounds=13)) == 13
+
+
+def test_a_game_scores_right_answers_and_times_the_last_one():
+    game = Game(seed=1, started=100.0)
+    for i, asked in enumerate(game.asked):
+        assert game.target == asked
+        game.judge(asked if i % 3 else (asked + 1) % 10, now=100.0 + 2 * (i + 1))
+    assert game.done and game.target is None
+    assert game.score == sum(1 for i in range(ROUNDS) if i % 3)
+    assert game.seconds == 20.0
+    with pytest.raises(ValueError):
+        game.judge(1, 200.0)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("  Ada   Lovelace ", "Ada Lovelace"),
+    ("<script>alert(1)</script>", "scriptalert1scri"),
+    ("Zoë-Ann", "Zoë-Ann"),
+    ("李雷", "李雷"),
+    ("💥💥", ANONYMOUS),
+    ("", ANONYMOUS),
+    (None, ANONYMOUS),
+    ("a\u202eb\u0000c\nd", "abc d"),  # bidi override and control characters dropped
+    ("x" * 40, "x" * NAME_MAX),
+])
+def test_names_are_short_and_harmless(raw, expected):
+    assert sanitize_name(raw) == expected
+
+
+def test_leaderboard_of_the_day_best_first(tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    today, yesterday = date(2026, 1, 2), date(2026, 1, 1)
+
+    def play(right: int, seconds: float) -> Game:
+        game = Game(seed=0, started=0.0)
+        for i, asked in enumerate(game.asked):
+            game.judge(asked if i < right else (asked + 1) % 10, now=seconds)
+        return game
+
+    save_score(play(7, 30), "slow", "v", today, db)
+    save_score(play(7, 20), "fast", "v", today, db)
+    save_score(play(9, 50), "<b>best</b>", "v", today, db)
+    save_score(play(10, 5), "old", "v", yesterday, db)
+    rows = leaderboard(today, path=db)
+    assert [(r["name"], r["score"]) for r in rows] == [("bbestb", 9), ("fast", 7), ("slow", 7)]
+    with pytest.raises(ValueError):
+        save_score(Game(seed=0, started=0.0), "unfinished", "v", today, db)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """Feedback on, into a fresh database of this test's own."""
+    db = tmp_path / "feedback.sqlite3"
+    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
+    monkeypatch.setenv("DIGITS_FEEDBACK", "1")
+    return db
+
+
+def reading(predictor, digit: int) -> int:
+    return predictor.predict(preprocess_canvas(draw(strokes_for(digit)))).digit
+
+
+def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/challenge.py").run()
+    assert not at.exception
+    at.text_input(key="challenge_name").input("Ada <b>").run()
+    at.button(key="challenge_start").click().run()
+    game = at.session_state["challenge"]
+    expected = 0
+    for number in range(1, ROUNDS + 1):
+        asked = game.target
+        assert any(f"Draw a **{asked}**" in md.value for md in at.markdown)
+        # Odd rounds draw what is asked, even rounds another digit: the page must agree with
+        # the model either way (the model's own skill is tested elsewhere).
+        drawn = asked if number % 2 else (asked + 5) % 10
+        at.session_state[f"challenge_canvas_{number}"] = canvas_state(draw(strokes_for(drawn)))
+        at.run()
+        at.button(key="challenge_check").click().run()
+        assert not at.exception
+        read = reading(predictor, drawn)
+        expected += read == asked
+        if number < ROUNDS:
+            verdicts = at.success if read == asked else at.error
+            assert f"the model read a {read}." in verdicts[0].value
+    assert game.done and game.score == expected
+    assert any(f"## {expected} / {ROUNDS} in " in md.value for md in at.markdown)
+    [row] = leaderboard(path=store)
+    assert (row["name"], row["score"]) == ("Ada b", expected)
+    at.run()  # a rerun of the result page does not save the game twice
+    assert len(leaderboard(path=store)) == 1
+    at.button(key="challenge_again").click().run()
+    assert at.button(key="challenge_start")
+
+
+def draw_on_draw_page(at: AppTest, digit: int) -> dict:
+    raw = {"version": "5.3.0", "objects": [{"type": "path", "path": [["M", 1, 2], ["L", 3, digit]]}]}
+    state = canvas_state(draw(strokes_for(digit)))
+    state["drawing"]["raw"] = raw
+    at.session_state["canvas"] = state
+    at.run()
+    assert not at.exception
+    return raw
+
+
+def test_feedback_yes_and_correction_are_stored_with_strokes_and_version(store):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    raw = draw_on_draw_page(at, 7)
+    shown = int(prediction_shown(at))
+    [yes] = [b for b in at.button if b.label.startswith("✓ Yes")]
+    yes.click().run()
+    assert any("Thank you" in s.value for s in at.success)
+
+    draw_on_draw_page(at, 1)
+    second = int(prediction_shown(at))
+    at.pills[0].set_value(4).run()
+    assert any("Saved as a **4**" in s.value for s in at.success)
+
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("SELECT predicted, confirmed, strokes, model_version FROM feedback ORDER BY id").fetchall()
+    assert [(p, c) for p, c, _, _ in rows] == [(shown, shown), (second, 4)]
+    assert rows[0][2] and '"objects"' in rows[0][2] and str(raw["objects"][0]["path"][1][2]) in rows[0][2]
+    assert {r[3] for r in rows} == {feedback.model_version(MODEL_PATH)}
+
+    at.switch_page("app_pages/feedback.py").run()
+    assert not at.exception
+    assert at.metric[0].value == "2"
+    assert any("no IP address" in c.value for c in at.caption)
+
+
+def test_feedback_off_means_no_widget_and_no_database(tmp_path, monkeypatch):
+    db = tmp_path / "feedback.sqlite3"
+    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
+    monkeypatch.setenv("DIGITS_FEEDBACK", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    draw_on_draw_page(at, 7)
+    assert prediction_shown(at) is not None
+    assert not [b for b in at.button if b.label.startswith("✓ Yes")] and not at.pills
+    at.switch_page("app_pages/feedback.py").run()
+    assert any("collection is off" in i.value for i in at.info)
+    assert not db.exists()
