@@ -1,0 +1,229 @@
+"""`python -m bench` (make bench): how fast and how big the app is, in one run.
+
+1. In process: preprocess + predict for one drawing (p50/p99), and model.predict as the baseline.
+2. Pen-up -> answer shown, in Chromium, for the real app and for bench/bare_app.py (the same
+   canvas, no model), drawn alternately with the same real pen digits.
+3. Cold start: server launch -> first answer shown in the browser.
+4. Server RSS after the page loaded and after N predictions.
+5. Concurrency: M browser sessions drawing at once against one server.
+
+Prints a table and writes bench/results.json. Every loop is bounded in count and time, and all
+traffic stays on localhost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import Browser, sync_playwright
+
+from .browser import Server, clear, close_page, draw, draw_together, launch_chromium, new_page, \
+    streamlit_server, wait_answer, wait_cleared
+from .measure import answer_ms, machine, model_info, now_iso, simple_drawing, stats
+from .samples import canvas_strokes, dev_samples
+
+APP, BARE = "app.py", "bench/bare_app.py"
+OUT = Path(__file__).with_name("results.json")
+TARGETS = {  # issue 6
+    "ratio_to_bare_p50": 1.05,
+    "inprocess_p50_ms": 2.0,
+    "inprocess_p99_ms": 5.0,
+    "cold_start_s": 8.0,
+    "rss_after_predictions_mb": 600.0,
+    "concurrent_p95_over_single_p50": 2.0,
+}
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--calls", type=int, default=2000, help="in-process timed calls (default 2000)")
+    p.add_argument("--reps", type=int, default=40, help="drawings per app for pen-up latency (default 40)")
+    p.add_argument("--predictions", type=int, default=100, help="predictions before the RSS reading (default 100)")
+    p.add_argument("--cold-runs", type=int, default=3, help="server launches for cold start (default 3)")
+    p.add_argument("--users", type=int, default=20, help="concurrent browser sessions (default 20)")
+    p.add_argument("--rounds", type=int, default=3, help="drawings per concurrent session (default 3)")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    if args.predictions < args.reps:
+        p.error("--predictions must be at least --reps")
+
+    results: dict = {"date": now_iso(),
+                     "machine": machine(), "model": model_info(), "args": vars(args) | {"out": str(args.out)}}
+    t0 = time.monotonic()
+    results["inprocess"] = inprocess(args.calls)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        results["cold_start"] = cold_start(browser, args.cold_runs)
+        with streamlit_server(APP) as real, streamlit_server(BARE) as bare:
+            results["pen_up"] = pen_up(browser, real, bare, args.reps, args.predictions)
+            results["concurrency"] = concurrency(browser, real, args.users, args.rounds,
+                                                 results["pen_up"]["real"]["p50_ms"])
+        browser.close()
+    results["seconds"] = round(time.monotonic() - t0)
+    results["checks"] = checks(results)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwrote {args.out} in {results['seconds']} s")
+    return 0
+
+
+# --------------------------------------------------------------------------- 1. in process
+
+
+def inprocess(calls: int) -> dict:
+    """preprocess_canvas + Predictor.predict on rendered pen digits, as the app calls them."""
+    import numpy as np
+
+    from digits.model import Predictor
+    from digits.preprocess import preprocess_canvas
+    from digits.render import render_sample
+
+    from .samples import VARIANT
+
+    predictor = Predictor.load()
+    gc.freeze()  # as digits.webapp does after loading: TF's objects out of the collector's way
+    images = [render_sample(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]
+    inputs = [preprocess_canvas(im) for im in images]
+
+    def timed(fn, n: int, warmup: int = 50) -> dict:
+        for k in range(warmup):
+            fn(k)
+        out = []
+        for k in range(n):
+            t = time.perf_counter_ns()
+            fn(k)
+            out.append((time.perf_counter_ns() - t) / 1e6)
+        return stats(out)
+
+    both = timed(lambda k: predictor.predict(preprocess_canvas(images[k % len(images)])), calls)
+    pre = timed(lambda k: preprocess_canvas(images[k % len(images)]), calls)
+    pred = timed(lambda k: predictor.predict(inputs[k % len(inputs)]), calls)
+    batch = [np.asarray(x, np.float32).reshape(1, 28, 28, 1) for x in inputs]
+    keras_predict = timed(lambda k: predictor.model.predict(batch[k % len(batch)], verbose=0), 50, warmup=5)
+    return {"preprocess_and_predict": both, "preprocess": pre, "predict": pred,
+            "model_predict_baseline": keras_predict,
+            "speedup_vs_model_predict_p50": round(keras_predict["p50_ms"] / pred["p50_ms"], 1)}
+
+
+# --------------------------------------------------------------------------- 2-5. browser
+
+
+def cold_start(browser: Browser, runs: int) -> dict:
+    """Launch -> first answer shown, for a visitor who opens the page and draws at once."""
+    out = []
+    for _ in range(runs):
+        with streamlit_server(APP) as server:
+            healthy = time.time() - server.started
+            page = new_page(browser, server.url, idle=False, timeout_s=120)
+            canvas = time.time() - server.started
+            draw(page, simple_drawing(0))
+            answer = wait_answer(page, timeout_s=120)
+            out.append({"healthy_s": round(healthy, 2), "canvas_shown_s": round(canvas, 2),
+                        "first_answer_s": round(answer.shown_epoch_s - server.started, 2),
+                        "rss_mb": round(server.rss_mb())})
+            close_page(page)
+    firsts = sorted(r["first_answer_s"] for r in out)
+    return {"runs": out, "median_s": statistics.median(firsts), "max_s": firsts[-1]}
+
+
+def pen_up(browser: Browser, real: Server, bare: Server, reps: int, predictions: int) -> dict:
+    """Real and bare app drawn alternately (so load on the machine hits both alike), then more
+    drawings on the real app until `predictions`, for the memory reading."""
+    drawings = [canvas_strokes(s, i) for i, s in enumerate(dev_samples(predictions))]
+    real_page, bare_page = new_page(browser, real.url), new_page(browser, bare.url)
+    rss_loaded = real.rss_mb()
+    # Not timed: a page's first answer also loads the code that shows it (~150 ms more).
+    answer_ms(real_page, drawings[-1])
+    answer_ms(bare_page, drawings[-1])
+    lat = {"real": [], "bare": []}
+    for i in range(reps):
+        order = [("real", real_page), ("bare", bare_page)]
+        for name, page in order if i % 2 == 0 else order[::-1]:
+            lat[name].append(answer_ms(page, drawings[i]))
+    extra = [answer_ms(real_page, d) for d in drawings[reps:predictions - 1]]  # 1 was the warm-up
+    rss_after = real.rss_mb()
+    close_page(real_page)
+    close_page(bare_page)
+    out = {name: stats(v) for name, v in lat.items()}
+    out["ratio_p50"] = round(out["real"]["p50_ms"] / out["bare"]["p50_ms"], 3)
+    out["ratio_p95"] = round(out["real"]["p95_ms"] / out["bare"]["p95_ms"], 3)
+    out["real_all"] = stats(lat["real"] + extra)
+    out["rss_mb"] = {"after_page_load": round(rss_loaded), f"after_{predictions}_predictions": round(rss_after),
+                     "bare_after_page_load_and_drawings": round(bare.rss_mb())}
+    out["rss_after_predictions_mb"] = round(rss_after)
+    return out
+
+
+def concurrency(browser: Browser, server: Server, users: int, rounds: int, single_p50_ms: float) -> dict:
+    """`users` sessions (browser contexts) drawing at once, `rounds` times after a warm-up round
+    (a page's first answer also loads the code that shows it)."""
+    pages = [new_page(browser, server.url, timeout_s=120) for _ in range(users)]
+    lat = []
+    try:
+        for r in range(rounds + 1):
+            draw_together(pages, [simple_drawing(r * users + k) for k in range(users)], step_px=None)
+            answers = [wait_answer(p, timeout_s=120).latency_ms for p in pages]
+            lat += answers if r else []
+            for p in pages:
+                clear(p)
+            for p in pages:
+                wait_cleared(p, timeout_s=120)
+        rss = server.rss_mb()
+    finally:
+        for p in pages:
+            close_page(p)
+    out = {"users": users, **stats(lat), "rss_mb": round(rss)}
+    out["p95_over_single_p50"] = round(out["p95_ms"] / single_p50_ms, 2)
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def checks(r: dict) -> dict:
+    got = {
+        "ratio_to_bare_p50": r["pen_up"]["ratio_p50"],
+        "inprocess_p50_ms": r["inprocess"]["preprocess_and_predict"]["p50_ms"],
+        "inprocess_p99_ms": r["inprocess"]["preprocess_and_predict"]["p99_ms"],
+        "cold_start_s": r["cold_start"]["median_s"],
+        "rss_after_predictions_mb": r["pen_up"]["rss_after_predictions_mb"],
+        "concurrent_p95_over_single_p50": r["concurrency"]["p95_over_single_p50"],
+    }
+    return {k: {"value": v, "target": TARGETS[k], "ok": v <= TARGETS[k]} for k, v in got.items()}
+
+
+def table(r: dict) -> str:
+    m, ip, pu, cs, cc = r["machine"], r["inprocess"], r["pen_up"], r["cold_start"], r["concurrency"]
+    rows = [
+        ("preprocess + predict (in process)", f"p50 {ip['preprocess_and_predict']['p50_ms']:.2f} ms, "
+                                              f"p99 {ip['preprocess_and_predict']['p99_ms']:.2f} ms"),
+        ("  preprocess / predict alone", f"p50 {ip['preprocess']['p50_ms']:.2f} / {ip['predict']['p50_ms']:.2f} ms"),
+        ("  model.predict baseline", f"p50 {ip['model_predict_baseline']['p50_ms']:.1f} ms "
+                                     f"({ip['speedup_vs_model_predict_p50']}x slower than predict)"),
+        ("pen-up -> answer, real app", f"p50 {pu['real']['p50_ms']:.0f} ms, p95 {pu['real']['p95_ms']:.0f} ms (n={pu['real']['n']})"),
+        ("pen-up -> answer, bare canvas app", f"p50 {pu['bare']['p50_ms']:.0f} ms, p95 {pu['bare']['p95_ms']:.0f} ms (n={pu['bare']['n']})"),
+        ("  real / bare", f"p50 {pu['ratio_p50']:.3f}x, p95 {pu['ratio_p95']:.3f}x"),
+        ("cold start: launch -> first answer", f"median {cs['median_s']:.1f} s, max {cs['max_s']:.1f} s "
+                                               f"(runs: {', '.join(str(x['first_answer_s']) for x in cs['runs'])})"),
+        ("server RSS", ", ".join(f"{k.replace('_', ' ')} {v} MB" for k, v in pu["rss_mb"].items())),
+        (f"{cc['users']} sessions at once", f"p50 {cc['p50_ms']:.0f} ms, p95 {cc['p95_ms']:.0f} ms "
+                                            f"= {cc['p95_over_single_p50']}x single p50; RSS {cc['rss_mb']} MB"),
+    ]
+    width = max(len(a) for a, _ in rows)
+    lines = [f"bench {r['date']} on {m['cores']} cores, {m['cpu']} (load avg at start "
+             f"{m['load_avg_at_start'][0]:.1f}); model {r['model']['mtime']}", ""]
+    lines += [f"{a:<{width}}  {b}" for a, b in rows]
+    lines += ["", "targets:"]
+    lines += [f"  {'ok  ' if c['ok'] else 'MISS'} {k} = {c['value']} (<= {c['target']})" for k, c in r["checks"].items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

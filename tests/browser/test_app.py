@@ -1,0 +1,45 @@
+"""The real app in Chromium: draw with the mouse, read the answer, clear, switch pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from bench.browser import PREDICTION, clear, draw, wait_answer, wait_cleared
+
+pytestmark = pytest.mark.browser
+
+HINT = "Draw a digit on the black square"
+ONE = [[(140, 40), (140, 240)]]  # one vertical stroke
+SEVEN = [[(70, 50), (210, 50)], [(210, 50), (115, 240)]]  # the bar, then the stem
+
+
+@pytest.mark.parametrize(("digit", "strokes"), [("1", ONE), ("7", SEVEN)], ids=["one", "seven"])
+def test_drawing_shows_the_digit(page: Page, digit: str, strokes) -> None:
+    expect(page.get_by_text(HINT)).to_be_visible()
+    draw(page, strokes)
+    assert wait_answer(page).value == digit
+    expect(page.get_by_text("what the model sees")).to_be_visible()
+
+
+def test_reset_brings_the_hint_back(page: Page) -> None:
+    draw(page, ONE)
+    assert wait_answer(page).value is not None
+    clear(page)
+    wait_cleared(page)
+    expect(page.locator(PREDICTION)).to_have_count(0)
+    expect(page.get_by_text(HINT)).to_be_visible()
+
+
+def test_model_page_shows_accuracy_and_figures(page: Page) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model").click()
+    metric = page.get_by_test_id("stMetric")
+    expect(metric).to_contain_text("MNIST test accuracy")
+    expect(metric.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
+    images = page.get_by_test_id("stImage").locator("img")
+    expect(images.first).to_be_visible()
+    # every figure has actually loaded (a broken image has no natural size)
+    assert images.evaluate_all("els => els.every(e => e.complete && e.naturalWidth > 0)")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
