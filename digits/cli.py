@@ -36,6 +36,9 @@ def train_parser() -> argparse.ArgumentParser:
                    help="renderings of each training stroke sample per epoch set (default 6)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many training images/stroke samples (quick smoke runs)")
+    p.add_argument("--kaggle-csv", type=Path, metavar="CSV", default=None,
+                   help="train on a Kaggle Digit Recognizer train.csv instead of MNIST (a stratified "
+                        "80/20 split; the 20 %% is the validation and report test set)")
     p.add_argument("--extra-data", type=Path, metavar="DB", default=None,
                    help="also train on the confirmed drawings in this feedback database")
     return p
@@ -49,10 +52,13 @@ def train_main(argv: list[str] | None = None) -> int:
         from .data import load_mnist
         from .training import UNIPEN_TRAIN, mnist_and_strokes, train
 
-        mnist = load_mnist()
-        data = mnist_and_strokes(mnist, None if args.no_strokes else UNIPEN_TRAIN,
-                                 copies=args.stroke_copies, seed=args.seed,
-                                 limit=args.limit)
+        if args.kaggle_csv is not None:
+            from .kaggle import kaggle_train_data
+
+            data = kaggle_train_data(args.kaggle_csv, seed=args.seed, limit=args.limit)
+        else:
+            data = mnist_and_strokes(load_mnist(), None if args.no_strokes else UNIPEN_TRAIN,
+                                     copies=args.stroke_copies, seed=args.seed, limit=args.limit)
         if args.extra_data is not None:
             _add_feedback(data, args.extra_data)
         print(f"Training on {len(data.x_train)} images, validating on {len(data.x_val)}, "
@@ -93,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="replay: random size and place (default), or big and centred")
     ev.add_argument("--model", type=Path, default=MODEL_PATH)
 
+    pr = sub.add_parser("predict", help="read the digit in image files (PNG, JPEG, BMP, TIFF, WebP, GIF)")
+    pr.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    pr.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    pr.add_argument("--model", type=Path, default=MODEL_PATH)
+
+    pc = sub.add_parser("predict-csv", help="Kaggle Digit Recognizer: test.csv -> submission.csv")
+    pc.add_argument("csv", type=Path, metavar="CSV", help="header pixel0..pixel783 (a label column is ignored)")
+    pc.add_argument("--out", type=Path, default=Path("submission.csv"), help="default submission.csv")
+    pc.add_argument("--model", type=Path, default=MODEL_PATH)
+
     fb = sub.add_parser("feedback", help="visitors' confirmed drawings")
     fb_sub = fb.add_subparsers(dest="action", required=True)
     fe = fb_sub.add_parser("export", help="write them as a dataset: feedback.npz and png/<digit>/")
@@ -104,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "predict":
+            return _predict(args)
+        if args.command == "predict-csv":
+            return _predict_csv(args)
         if args.command == "feedback":
             return _feedback_export(args)
     except (DataError, ModelError) as exc:
@@ -139,4 +159,49 @@ def _feedback_export(args) -> int:
         return _fail(str(exc))
     print(f"Exported {sum(counts)} confirmed drawings from {db} to {npz} and {args.out / 'png'}/<digit>/")
     print("per digit: " + ", ".join(f"{d}: {n}" for d, n in enumerate(counts)))
+    return 0
+
+
+def _predict(args) -> int:
+    return predict_images(args.images, model=args.model, as_json=args.json)
+
+
+def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, as_json: bool = False) -> int:
+    """Print each file's digit and 10 probabilities. A file that cannot be read is reported on
+    stderr (and as {"file", "error"} with --json) and the others still run; then the exit code is 2.
+    The model is loaded (unless given) at the first readable file."""
+    from .images import read_digit
+    from .model import Predictor
+
+    failed = 0
+    for path in paths:
+        try:
+            image = read_digit(path)
+        except DataError as exc:
+            failed += 1
+            _fail(f"{path}: {exc}")
+            if as_json:
+                print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
+            continue
+        predictor = predictor or Predictor.load(model)
+        prediction = predictor.predict(image)
+        probs = [round(float(p), 6) for p in prediction.probabilities]
+        if as_json:
+            print(json.dumps({"file": str(path), "digit": prediction.digit, "probabilities": probs}), flush=True)
+        else:
+            print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})  "
+                  + " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs)), flush=True)
+    if failed:
+        return _fail(f"{failed} of {len(paths)} files could not be read")
+    return 0
+
+
+def _predict_csv(args) -> int:
+    from .kaggle import predict_csv
+
+    try:
+        count = predict_csv(args.csv, args.out, model=args.model)
+    except OSError as exc:  # an output folder we cannot write to
+        return _fail(f"{args.out}: cannot write ({exc.strerror or exc})")
+    print(f"Wrote {count} predictions to {args.out}")
     return 0

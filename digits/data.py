@@ -5,9 +5,11 @@ Everything returns plain numpy arrays: images as uint8 (N, 28, 28), labels as ui
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
@@ -15,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +167,137 @@ def iter_strokes(path: str | os.PathLike) -> Iterator[Sample]:
                 yield Sample(str(obj.get("id", lineno)), label, strokes, str(obj.get("writer", "")))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
+
+
+# --------------------------------------------------------------------------- Kaggle "Digit Recognizer"
+
+KAGGLE_PIXELS = tuple(f"pixel{i}" for i in range(N_PIXELS))
+KAGGLE_TRAIN_HEADER = "label,pixel0,...,pixel783"
+KAGGLE_TEST_HEADER = "pixel0,...,pixel783"
+KAGGLE_CHUNK = 1024  # rows per chunk: ~0.8 MB as uint8, a few MB while parsing
+KAGGLE_MAX_LINE = 16_384  # characters; a real row has at most 785 * 4 = 3140
+
+
+def read_kaggle_csv(path: str | os.PathLike, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """A whole Kaggle CSV: images uint8 (N, 28, 28) and labels uint8 (N,) (None for test.csv)."""
+    chunks = list(iter_kaggle_csv(path, labels=labels))
+    images = np.concatenate([c[0] for c in chunks])
+    return images, (np.concatenate([c[1] for c in chunks]) if labels else None)
+
+
+def iter_kaggle_csv(path: str | os.PathLike, labels: bool | None = None, chunk_rows: int = KAGGLE_CHUNK,
+                    progress: Callable[[float], None] | None = None,
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Stream a Kaggle CSV in chunks of (images uint8 (n, 28, 28), labels uint8 (n,) or None).
+
+    train.csv has the header `label,pixel0..pixel783`, test.csv `pixel0..pixel783`; labels=True
+    or False demands one, None accepts either. Memory stays at one chunk whatever the file size.
+    Every problem is a DataError naming the file, the line and the column. `progress` gets the
+    share of the file read so far after each chunk.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"{path}: empty file (expected the header {KAGGLE_TRAIN_HEADER} or {KAGGLE_TEST_HEADER})")
+    try:
+        # utf-8-sig: a spreadsheet's byte-order mark must not end up in the first column name.
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(_bounded_lines(f, path))
+            header = next(reader, None)
+            labelled = _kaggle_header(path, header or [], labels)
+            width = N_PIXELS + labelled
+            rows, lines, total = [], [], 0
+            for row in reader:
+                if not row:  # blank line, e.g. a trailing newline twice
+                    continue
+                if len(row) != width:
+                    raise DataError(f"{path}, line {reader.line_num}: expected {width} columns "
+                                    f"({KAGGLE_TRAIN_HEADER if labelled else KAGGLE_TEST_HEADER}), found {len(row)}")
+                rows.append(row)
+                lines.append(reader.line_num)
+                if len(rows) == chunk_rows:
+                    yield _kaggle_chunk(path, rows, lines, labelled)
+                    total += len(rows)
+                    rows, lines = [], []
+                    if progress:
+                        progress(f.buffer.tell() / size)
+            if rows:
+                yield _kaggle_chunk(path, rows, lines, labelled)
+                total += len(rows)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text CSV file (it holds binary data)") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a valid CSV file ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if total == 0:
+        raise DataError(f"{path}: no image rows after the header")
+    if progress:
+        progress(1.0)
+
+
+def _bounded_lines(f, path: Path) -> Iterator[str]:
+    """The file's lines, refusing an endless one before it is in memory (a "CSV bomb")."""
+    for lineno in itertools.count(1):
+        line = f.readline(KAGGLE_MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > KAGGLE_MAX_LINE:
+            raise DataError(f"{path}, line {lineno}: longer than {KAGGLE_MAX_LINE} characters; "
+                            "not a Kaggle digit CSV")
+        yield line
+
+
+def _kaggle_header(path: Path, header: list[str], labels: bool | None) -> bool:
+    """Check the header row; True if the file has a label column."""
+    names = [h.strip() for h in header]
+    if names == ["label", *KAGGLE_PIXELS]:
+        labelled = True
+    elif names == list(KAGGLE_PIXELS):
+        labelled = False
+    else:
+        found = ",".join(names[:6]) + (",..." if len(names) > 6 else "")
+        found = found if len(found) <= 60 else found[:57] + "..."
+        what = "missing header row" if names and all(n.isdigit() for n in names) else "wrong header row"
+        raise DataError(f"{path}, line 1: {what}: expected {KAGGLE_TRAIN_HEADER} (train) or "
+                        f"{KAGGLE_TEST_HEADER} (test), found {found!r}")
+    if labels is True and not labelled:
+        raise DataError(f"{path}: no label column; training needs the header {KAGGLE_TRAIN_HEADER} "
+                        "(this looks like Kaggle's test.csv)")
+    if labels is False and labelled:
+        raise DataError(f"{path}: has a label column; expected the header {KAGGLE_TEST_HEADER}")
+    return labelled
+
+
+def _kaggle_chunk(path: Path, rows: list[list[str]], lines: list[int], labelled: bool,
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    try:  # fast path: numpy parses the whole chunk at once
+        values = np.array(rows, dtype=np.int64)
+        bad = (values < 0) | (values > 255)
+        if labelled:
+            bad[:, 0] = (values[:, 0] < 0) | (values[:, 0] > 9)
+        if bad.any():
+            raise ValueError
+    except (ValueError, OverflowError):
+        _kaggle_explain(path, rows, lines, labelled)  # slow path only to name the bad cell
+        raise  # unreachable: the explanation raises
+    values = values.astype(np.uint8)
+    images = values[:, int(labelled):].reshape(-1, 28, 28)
+    return images, (values[:, 0].copy() if labelled else None)
+
+
+def _kaggle_explain(path: Path, rows: list[list[str]], lines: list[int], labelled: bool) -> None:
+    names = ["label", *KAGGLE_PIXELS] if labelled else KAGGLE_PIXELS
+    for row, line in zip(rows, lines):
+        for name, cell in zip(names, row):
+            where = f"{path}, line {line}, column {name}"
+            try:
+                value = int(cell)
+            except ValueError:
+                raise DataError(f"{where}: {cell[:20]!r} is not a whole number") from None
+            top = 9 if name == "label" else 255
+            if not 0 <= value <= top:
+                raise DataError(f"{where}: {value} is out of range 0-{top}")
+    raise DataError(f"{path}: unreadable numbers in lines {lines[0]}-{lines[-1]}")
