@@ -12,6 +12,7 @@ if kiosk_mode(st.query_params):  # DIGITS_KIOSK=1 or ?kiosk=1: one page, no menu
 else:
     page = st.navigation([
         st.Page("app_pages/draw.py", title="Draw", icon="✏️", default=True),
+        st.Page("app_pages/number.py", title="Number", icon="🔢"),
         st.Page("app_pages/challenge.py", title="Challenge", icon="🎯"),
         st.Page("app_pages/model.py", title="Model", icon="📊"),
         st.Page("app_pages/feedback.py", title="Feedback", icon="🗳️"),

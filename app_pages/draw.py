@@ -5,7 +5,7 @@ import streamlit as st
 from digits.feedback_ui import feedback_widget
 from digits.preprocess import preprocess_canvas
 from digits.upload_ui import upload_panel
-from digits.webapp import canvas_image, digit_canvas, get_predictor, show_prediction
+from digits.webapp import canvas_image, digit_canvas, get_predictor, show_explanation, show_prediction
 
 st.title("✏️ Draw a digit")
 
@@ -26,6 +26,7 @@ with draw_tab:
         else:
             prediction = predictor.predict(image28)
             show_prediction(prediction, image28)
+            show_explanation(image28)
             feedback_widget(prediction, image28, canvas.json_data)
 
 with upload_tab:

@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     fe.add_argument("--db", type=Path, default=None,
                     help="feedback database (default: $DIGITS_FEEDBACK_DB or ~/.local/share/digits/)")
 
+    from . import calibrate, number
+
+    calibrate.add_arguments(sub.add_parser(
+        "calibrate", help='fit the "not sure" rule, print its figures, write model/calibration.json'))
+    number.add_arguments(sub.add_parser(
+        "evaluate-numbers", help="accuracy reading numbers of 2-6 UNIPEN dev digits on the wide canvas"))
+
     args = p.parse_args(argv)
     try:
         if args.command == "evaluate":
@@ -124,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             return _predict(args)
         if args.command == "predict-csv":
             return _predict_csv(args)
+        if args.command == "calibrate":
+            return calibrate.run(args)
+        if args.command == "evaluate-numbers":
+            return number.run(args)
         if args.command == "feedback":
             return _feedback_export(args)
     except (DataError, ModelError) as exc:

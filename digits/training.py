@@ -82,15 +82,7 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
 
     if strokes_path is not None and Path(strokes_path).is_file():
         samples = read_strokes(strokes_path)[:limit]
-        # Hold out whole writers, about val_writer_share of the samples (writers differ in size).
-        writers = rng.permutation(sorted({s.writer for s in samples}))
-        held, count = set(), 0
-        target = val_writer_share * len(samples)
-        for writer in writers:
-            n = sum(s.writer == writer for s in samples)
-            if count + n <= 1.5 * target:
-                held.add(writer)
-                count += n
+        held = _hold_out_writers(samples, rng, val_writer_share)
         tr = [s for s in samples if s.writer not in held]
         va = [s for s in samples if s.writer in held]
         xs_tr, ys_tr = render_training_strokes(tr, copies, seed)
@@ -102,6 +94,30 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
                     strokes_val_writers=len(held))
     return TrainData(x_train, y_train, x_val, y_val, to_float(mnist.x_test),
                      mnist.y_test.astype(np.int64), desc)
+
+
+def _hold_out_writers(samples: list[Sample], rng: np.random.Generator, share: float) -> set[str]:
+    """Whole writers, about `share` of the samples (writers differ in size), drawn from rng."""
+    writers = rng.permutation(sorted({s.writer for s in samples}))
+    held, count = set(), 0
+    target = share * len(samples)
+    for writer in writers:
+        n = sum(s.writer == writer for s in samples)
+        if count + n <= 1.5 * target:
+            held.add(str(writer))
+            count += n
+    return held
+
+
+def validation_writers(samples: list[Sample], seed: int = 0, n_mnist: int = 60000,
+                       val_writer_share: float = 0.1) -> set[str]:
+    """The stroke writers `mnist_and_strokes` held out for validation (same random stream).
+
+    The shipped model never trained on them, so their samples can calibrate it (digits.calibrate).
+    """
+    rng = np.random.default_rng(seed)
+    rng.permutation(n_mnist)  # mnist_and_strokes draws the MNIST split first
+    return _hold_out_writers(samples, rng, val_writer_share)
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, seed: int, smoothing: float):

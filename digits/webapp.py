@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .explain import Explainer, activation_grid, saliency_overlay
 from .model import MODEL_PATH, ModelError, Prediction, Predictor
+from .reject import Calibration, Decision, load_for_model
 from .render import CANVAS, STROKE_WIDTH
 
 
@@ -36,6 +38,17 @@ def get_predictor() -> Predictor | None:
     except ModelError as exc:
         st.error(f"**The model could not be loaded.** {exc}", icon="🚫")
         return None
+
+
+@st.cache_resource(show_spinner=False)
+def _load_calibration(path: str) -> Calibration | None:
+    return load_for_model(path)
+
+
+def get_calibration() -> Calibration | None:
+    """The "not sure" rule measured for the served model; None (always name a digit) if there is
+    no model/calibration.json made for this exact model file."""
+    return _load_calibration(model_path())
 
 
 def canvas_image(canvas) -> np.ndarray | None:
@@ -74,18 +87,53 @@ def enlarge(image28: np.ndarray, size: int = 140) -> np.ndarray:
 
 
 def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
-    """The digit large, its probability, the chart and the model's-eye preview."""
+    """The digit large (or "?" and the two best guesses when the model is not sure), its
+    calibrated probability, the chart and the model's-eye preview."""
+    calibration = get_calibration()
+    decision = calibration.decide(prediction.probabilities) if calibration else None
+    probabilities = prediction.probabilities if decision is None else decision.probabilities
+    sure = decision is None or decision.accepted
     big, preview = st.columns([3, 2])
     with big:
         st.markdown(
             f"<div data-testid='prediction' style='font-size:6rem;font-weight:700;line-height:1'>"
-            f"{prediction.digit}</div>",
+            f"{prediction.digit if sure else '?'}</div>",
             unsafe_allow_html=True,  # only our own digit and number are interpolated
         )
-        st.metric("probability", f"{prediction.confidence:.1%}", label_visibility="collapsed")
+        if sure:
+            st.metric("probability", f"{probabilities[prediction.digit]:.1%}", label_visibility="collapsed")
+        else:
+            show_not_sure(decision)
     with preview:
         st.image(enlarge(image28), caption="what the model sees (28×28)", width=140)
-    st.altair_chart(probability_chart(prediction.probabilities), width="stretch")
+    st.altair_chart(probability_chart(probabilities), width="stretch")
+
+
+def show_not_sure(decision: Decision) -> None:
+    (first, p1), (second, p2) = decision.guesses
+    st.markdown(f"**Not sure — is that a digit?** Best guesses: **{first}** ({p1:.0%}) "
+                f"or **{second}** ({p2:.0%}).")
+
+
+@st.cache_resource(show_spinner=False)
+def _load_explainer(path: str) -> Explainer:
+    return Explainer(_load_predictor(path).model)
+
+
+def show_explanation(image28: np.ndarray) -> None:
+    """An expander with what the network sees. An expander's body runs even when closed, so the
+    work waits behind a toggle: nothing is computed until a visitor asks."""
+    with st.expander("What the network sees"):
+        if not st.toggle("Show the input, the first layer and the saliency map", key="explain"):
+            return
+        ex = _load_explainer(model_path()).explain(image28)
+        left, right = st.columns(2)
+        left.image(enlarge(image28), caption="the 28×28 input", width=140)
+        right.image(saliency_overlay(image28, ex.saliency), width=140,
+                    caption=f"the ink that made it a {ex.digit} (gradient × input)")
+        st.image(activation_grid(ex.activations), width="stretch",
+                 caption=f"the first convolution layer's {ex.activations.shape[-1]} activation maps "
+                         "(bright: the filter fires there)")
 
 
 def digit_canvas(key: str, size: int = CANVAS):

@@ -1,0 +1,171 @@
+"""The "not sure" answer: temperature scaling and threshold math, the committed calibration's
+figures on real pen digits and generated non-digits, and the message on the Draw page."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from digits.calibrate import REPORT_SEED, format_figures
+from digits.data import read_strokes
+from digits.evaluate import replay_inputs
+from digits.model import MODEL_PATH
+from digits.nondigits import KINDS, canvases, nondigit_inputs
+from digits.preprocess import preprocess_canvas
+from digits.reject import (CALIBRATION_PATH, Calibration, apply_temperature, choose_threshold,
+                           confidence, file_sha256, fit_temperature, load_for_model, rejection_rate)
+from digits.training import UNIPEN_TRAIN
+from tests.conftest import REPO
+from tests.test_app import APP, canvas_state, prediction_shown
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def test_temperature_one_is_identity_and_argmax_never_changes():
+    rng = np.random.default_rng(0)
+    p = softmax(rng.normal(0, 3, (50, 10)))
+    assert np.allclose(apply_temperature(p, 1.0), p, atol=1e-6)
+    for t in (0.3, 2.0, 7.0):
+        q = apply_temperature(p, t)
+        assert np.allclose(q.sum(axis=1), 1)
+        assert (q.argmax(axis=1) == p.argmax(axis=1)).all()
+    assert np.allclose(apply_temperature(p, 1e6), 0.1, atol=1e-4)  # very hot: uniform
+    # T > 1 softens: the top probability can only go down.
+    assert (apply_temperature(p, 2.0).max(axis=1) <= p.max(axis=1) + 1e-9).all()
+
+
+def test_fit_temperature_recovers_a_known_overconfidence():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, (20000, 10))
+    labels = np.array([rng.choice(10, p=row) for row in softmax(z)])  # truth follows softmax(z)
+    overconfident = softmax(3.0 * z)  # a model whose logits are 3x too large
+    assert fit_temperature(overconfident, labels) == pytest.approx(3.0, rel=0.05)
+    assert fit_temperature(softmax(z), labels) == pytest.approx(1.0, rel=0.05)
+
+
+def test_confidence_kinds():
+    p = np.array([[0.7, 0.2, 0.1] + [0.0] * 7, [0.1] * 10])
+    assert confidence(p, "max_prob") == pytest.approx([0.7, 0.1])
+    assert confidence(p, "margin") == pytest.approx([0.5, 0.0])
+    assert confidence(p, "neg_entropy")[1] == pytest.approx(-np.log(10))
+    assert confidence(p, "neg_entropy")[0] > confidence(p, "neg_entropy")[1]
+    with pytest.raises(ValueError):
+        confidence(p, "vibes")
+
+
+@pytest.mark.parametrize("rate, rejected", [(0.0, 0), (0.01, 1), (0.05, 5), (0.059, 5), (0.5, 50)])
+def test_threshold_rejects_at_most_the_rate(rate, rejected):
+    scores = np.random.default_rng(2).permutation(np.linspace(0, 1, 100))
+    thr = choose_threshold(scores, rate)
+    assert (scores < thr).sum() == rejected
+    assert rejection_rate(scores, thr) <= rate
+
+
+def test_threshold_with_ties_never_rejects_more():
+    scores = np.array([0.1, 0.1, 0.1, 0.5, 0.9])
+    assert rejection_rate(scores, choose_threshold(scores, 0.4)) == 0.0  # cannot split the tie
+
+
+def test_decision_names_the_two_best_guesses(tmp_path):
+    cal = Calibration(temperature=1.0, score="max_prob", threshold=0.6)
+    sure = cal.decide(np.array([0.9, 0.05, 0.05] + [0.0] * 7))
+    assert sure.accepted and sure.digit == 0
+    unsure = cal.decide(np.array([0.1, 0.45, 0.0, 0.0, 0.4] + [0.01] * 5))
+    assert not unsure.accepted and [d for d, _ in unsure.guesses] == [1, 4]
+    cal.save(tmp_path / "calibration.json")
+    assert Calibration.load(tmp_path / "calibration.json") == cal
+
+
+def test_a_calibration_for_another_model_is_ignored(tmp_path):
+    model = tmp_path / "digits.keras"
+    model.write_bytes(b"model one")
+    Calibration(1.5, "margin", 0.2, file_sha256(model)).save(tmp_path / "calibration.json")
+    assert load_for_model(model).threshold == 0.2
+    model.write_bytes(b"model two")
+    assert load_for_model(model) is None
+    assert load_for_model(tmp_path / "elsewhere" / "digits.keras") is None
+
+
+# --------------------------------------------------------------------------- committed figures
+
+
+@pytest.fixture(scope="module")
+def calibration() -> Calibration:
+    cal = load_for_model(MODEL_PATH)
+    assert cal is not None, (f"{CALIBRATION_PATH} is missing or was made for another model file: "
+                             "run `python -m digits calibrate`")
+    return cal
+
+
+@pytest.mark.slow
+def test_at_most_one_percent_of_real_digits_are_not_sure(predictor, calibration, unipen_dev):
+    x, _ = replay_inputs(unipen_dev, "random")
+    rejected = 1 - calibration.accepts(predictor.probabilities_many(x)).mean()
+    assert rejected <= 0.01, f"{rejected:.2%} of UNIPEN dev digits answered 'not sure'"
+    stored = calibration.figures["scores"][calibration.score]["dev_rejected"]
+    assert rejected == pytest.approx(stored, abs=1e-4), "calibration.json's figure is reproducible"
+
+
+@pytest.mark.slow
+def test_non_digit_figures_reproduce(predictor, calibration, mnist):
+    """The report set's per-kind figures in calibration.json come back from the committed files."""
+    per_kind = nondigit_inputs(100, REPORT_SEED, read_strokes(UNIPEN_TRAIN), mnist)
+    stored = calibration.figures["scores"][calibration.score]["nondigits_report"]
+    for kind in KINDS:
+        rate = 1 - calibration.accepts(predictor.probabilities_many(per_kind[kind])).mean()
+        assert rate == pytest.approx(stored[kind], abs=1e-4), kind
+    # No product target for non-digits yet; a floor at the measured level guards against regressions.
+    assert calibration.figures["scores"][calibration.score]["nondigits_report_overall"] >= 0.2
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def first_rejected(predictor, calibration, mnist) -> np.ndarray:
+    """A generated smiley or scribble the committed model + calibration answer 'not sure' to."""
+    for kind in ("smileys", "scribbles", "crossed_circles"):
+        for rgba in canvases(kind, 20, REPORT_SEED, read_strokes(UNIPEN_TRAIN), mnist):
+            if not calibration.decide(predictor.probabilities(preprocess_canvas(rgba))[0]).accepted:
+                return rgba
+    pytest.fail("the model is sure about every smiley and scribble")
+
+
+def test_page_says_not_sure_with_two_guesses(predictor, calibration, mnist):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.session_state["canvas"] = canvas_state(first_rejected(predictor, calibration, mnist))
+    at.run()
+    assert not at.exception
+    assert prediction_shown(at) == "?"
+    message = next(md.value for md in at.markdown if "Not sure — is that a digit?" in md.value)
+    assert message.count("**") == 6  # the message and two guessed digits in bold
+    assert not at.metric, "no confident probability is shown"
+    assert at.get("vega_lite_chart"), "the chart still shows the calibrated probabilities"
+
+
+def test_calibration_file_is_valid_json_with_figures():
+    d = json.loads(CALIBRATION_PATH.read_text())
+    assert {"temperature", "score", "threshold", "model_sha256", "figures"} <= set(d)
+    assert d["figures"]["chosen"] == d["score"]
+
+
+def test_calibration_file_prints_as_a_table(calibration):
+    text = format_figures(calibration.figures)
+    assert "<- chosen" in text and "overall" in text and "Temperature" in text
+
+
+def test_calibrate_refuses_a_model_whose_held_out_writers_are_unknown(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"training": {"seed": 0, "data": {"strokes_val": 598}}}))
+    run = subprocess.run([sys.executable, "-m", "digits", "calibrate", "--model", str(tmp_path / "digits.keras")],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "held-out writers are unknown" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "calibration.json").exists()
