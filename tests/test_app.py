@@ -40,7 +40,7 @@ def test_empty_page_shows_a_hint_and_no_chart(app):
     assert app.title[0].value.endswith("Draw a digit")
     assert any("Draw a digit on the black square" in i.value for i in app.info)
     assert prediction_shown(app) is None
-    assert not app.get("arrow_vega_lite_chart")
+    assert not app.get("vega_lite_chart")
 
 
 @pytest.mark.parametrize("digit, strokes", [
@@ -52,7 +52,7 @@ def test_a_drawing_shows_the_digit_and_the_chart(app, digit, strokes):
     app.run()
     assert not app.exception
     assert prediction_shown(app) == digit
-    assert app.get("arrow_vega_lite_chart"), "probability chart"
+    assert app.get("vega_lite_chart"), "probability chart"
     assert app.image, "28x28 preview"
     assert app.metric[0].value.endswith("%")
 
