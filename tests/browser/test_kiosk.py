@@ -1,0 +1,124 @@
+"""Kiosk mode on a phone and a tablet (portrait, touch), and a challenge round, in real Chromium.
+
+Touch strokes go through the DevTools protocol (Input.dispatchTouchEvent): Playwright's own
+touchscreen API only taps. The server, browser and mouse helpers are the shared ones.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from bench.browser import _PROBE, CANVAS, PREDICTION, STEP_PX, Server, draw, wait_answer, wait_ready
+from digits.kiosk import LARGE_CANVAS, PHONE_CANVAS
+from tests.browser.conftest import ARTIFACTS
+from tests.digit_strokes import DIGITS
+
+pytestmark = pytest.mark.browser
+
+# Playwright's "Pixel 7" and "Galaxy Tab S4" descriptors (portrait), written out so the test
+# does not depend on the descriptor table of a given Playwright release.
+PHONE = dict(viewport={"width": 412, "height": 839}, device_scale_factor=2.625, is_mobile=True, has_touch=True,
+             user_agent="Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                        "Chrome/130.0.0.0 Mobile Safari/537.36")
+TABLET = dict(viewport={"width": 712, "height": 1138}, device_scale_factor=2.25, is_mobile=True, has_touch=True,
+              user_agent="Mozilla/5.0 (Linux; Android 8.1.0; SM-T837A) AppleWebKit/537.36 (KHTML, like Gecko) "
+                         "Chrome/130.0.0.0 Safari/537.36")
+IDLE_S = 4  # ?idle= for the test; the default is 60 s
+HINT = "Draw a digit, 0–9, in the black square."
+# Any white-ish pixel on the canvas' drawing layers (ink is white on black).
+INKED = """c => [...c.parentElement.querySelectorAll('canvas.lower-canvas')].some(l => {
+  const d = l.getContext('2d').getImageData(0, 0, l.width, l.height).data;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true;
+  return false; })"""
+
+
+@pytest.fixture
+def device_page(request, browser: Browser, app_server: Server) -> Iterator[Page]:
+    """The kiosk on the device given by the test's parameter, loaded and idle."""
+    context = browser.new_context(**request.param)
+    context.add_init_script(_PROBE)  # the shared answer-timing probe (pointerup also fires for touch)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{app_server.url}/?kiosk=1&idle={IDLE_S}")
+    wait_ready(page)
+    yield page
+    context.close()
+
+
+def touch_draw(page: Page, strokes, scale: float) -> None:
+    """Finger strokes (280-px canvas coordinates, scaled to the canvas shown) as real touch events."""
+    cdp = page.context.new_cdp_session(page)
+    box = page.locator(CANVAS).bounding_box()
+
+    def touch(kind: str, p=None) -> None:
+        points = [] if p is None else [{"x": box["x"] + p[0] * scale, "y": box["y"] + p[1] * scale,
+                                        "radiusX": 4, "radiusY": 4, "force": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    for stroke in strokes:
+        touch("touchStart", stroke[0])
+        for a, b in zip(stroke, stroke[1:]):
+            steps = max(1, math.ceil(math.dist(a, b) * scale / STEP_PX))
+            for i in range(1, steps + 1):
+                touch("touchMove", (a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps))
+        touch("touchEnd")
+    cdp.detach()
+
+
+def assert_kiosk_chrome_hidden(page: Page) -> None:
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_test_id("stHeader")).to_be_hidden()
+    expect(page.get_by_test_id("stToolbar")).to_be_hidden()
+
+
+@pytest.mark.parametrize("device_page, digit, size, name", [
+    (PHONE, 1, PHONE_CANVAS, "phone"),
+    (TABLET, 7, LARGE_CANVAS, "tablet"),
+], indirect=["device_page"], ids=["phone", "tablet"])
+def test_kiosk_in_portrait_with_touch(device_page: Page, digit: int, size: int, name: str) -> None:
+    page = device_page
+    assert_kiosk_chrome_hidden(page)
+    expect(page.get_by_text(HINT)).to_be_visible()
+    viewport = page.viewport_size
+    box = page.locator(CANVAS).bounding_box()
+    assert box["width"] == pytest.approx(size, abs=1), "the canvas sized for the device"
+    assert 0 <= box["x"] and box["x"] + box["width"] <= viewport["width"], "the canvas fits the screen"
+
+    touch_draw(page, DIGITS[digit], scale=size / 280)
+    assert wait_answer(page).value == str(digit)
+    answer = page.locator(PREDICTION).bounding_box()
+    assert answer["y"] >= box["y"] + box["height"], "in portrait the answer sits under the canvas"
+    expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"kiosk-{name}.png", full_page=True)
+
+    # Nobody draws for IDLE_S seconds: the next visitor gets a blank canvas and the hint.
+    expect(page.locator(PREDICTION)).to_have_count(0, timeout=(IDLE_S + 10) * 1000)
+    expect(page.get_by_text(HINT)).to_be_visible()
+    assert not page.locator(CANVAS).evaluate(INKED), "the new canvas has no ink"
+
+
+def test_one_challenge_round(page: Page) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Challenge").click()
+    page.get_by_label("Your name for today's leaderboard (optional)").fill("Kiosk test")
+    page.get_by_role("button", name="Start").click()
+    heading = page.get_by_role("heading", name=re.compile(r"^Draw a \d$"))
+    expect(heading).to_be_visible()
+    asked = int(heading.inner_text()[-1])
+    wait_ready(page)
+    draw(page, DIGITS[asked])
+    check = page.get_by_role("button", name="Check")
+    expect(check).to_be_enabled()  # the run after the pen-up (one stroke: the whole digit)
+    check.click()
+    expect(page.get_by_text("Round 2 of 10")).to_be_visible()
+    verdict = page.get_by_text(re.compile(rf"^Round 1: you were asked for a {asked}, the model read a \d\.$"))
+    expect(verdict).to_be_visible()
+    assert verdict.inner_text().endswith(f"read a {asked}."), "a clear drawing of the asked digit"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "challenge-round.png", full_page=True)
