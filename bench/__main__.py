@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -25,7 +26,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from .browser import Server, clear, close_page, draw, draw_together, launch_chromium, new_page, \
     streamlit_server, wait_answer, wait_cleared
-from .measure import answer_ms, machine, model_info, now_iso, simple_drawing, stats
+from .measure import breakdown, machine, model_info, now_iso, simple_drawing, stats, timed_answer
 from .samples import canvas_strokes, dev_samples
 
 APP, BARE = "app.py", "bench/bare_app.py"
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  results["pen_up"]["real"]["p50_ms"])
         browser.close()
     results["seconds"] = round(time.monotonic() - t0)
+    results["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["checks"] = checks(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
@@ -93,14 +95,17 @@ def inprocess(calls: int) -> dict:
     inputs = [preprocess_canvas(im) for im in images]
 
     def timed(fn, n: int, warmup: int = 50) -> dict:
+        """Wall-clock stats, and the median CPU time of the process (all threads) per call:
+        on a shared machine the wall clock also counts time spent waiting for a core."""
         for k in range(warmup):
             fn(k)
-        out = []
+        wall, cpu = [], []
         for k in range(n):
-            t = time.perf_counter_ns()
+            t, c = time.perf_counter_ns(), time.process_time_ns()
             fn(k)
-            out.append((time.perf_counter_ns() - t) / 1e6)
-        return stats(out)
+            wall.append((time.perf_counter_ns() - t) / 1e6)
+            cpu.append((time.process_time_ns() - c) / 1e6)
+        return stats(wall) | {"cpu_p50_ms": round(statistics.median(cpu), 2)}
 
     both = timed(lambda k: predictor.predict(preprocess_canvas(images[k % len(images)])), calls)
     pre = timed(lambda k: preprocess_canvas(images[k % len(images)]), calls)
@@ -134,29 +139,35 @@ def cold_start(browser: Browser, runs: int) -> dict:
 
 
 def pen_up(browser: Browser, real: Server, bare: Server, reps: int, predictions: int) -> dict:
-    """Real and bare app drawn alternately (so load on the machine hits both alike), then more
-    drawings on the real app until `predictions`, for the memory reading."""
-    drawings = [canvas_strokes(s, i) for i, s in enumerate(dev_samples(predictions))]
+    """Real and bare app drawn alternately with the same real pen digits (so load on the machine
+    hits both alike), then simple drawings on the real app up to `predictions`, for the RSS."""
+    drawings = [canvas_strokes(s, i) for i, s in enumerate(dev_samples(reps))]
     real_page, bare_page = new_page(browser, real.url), new_page(browser, bare.url)
     rss_loaded = real.rss_mb()
     # Not timed: a page's first answer also loads the code that shows it (~150 ms more).
-    answer_ms(real_page, drawings[-1])
-    answer_ms(bare_page, drawings[-1])
-    lat = {"real": [], "bare": []}
+    timed_answer(real_page, simple_drawing(0))
+    timed_answer(bare_page, simple_drawing(0))
+    answers: dict[str, list] = {"real": [], "bare": []}
+    cpu0 = {"real": real.cpu_s(), "bare": bare.cpu_s()}
     for i in range(reps):
         order = [("real", real_page), ("bare", bare_page)]
         for name, page in order if i % 2 == 0 else order[::-1]:
-            lat[name].append(answer_ms(page, drawings[i]))
-    extra = [answer_ms(real_page, d) for d in drawings[reps:predictions - 1]]  # 1 was the warm-up
+            answers[name].append(timed_answer(page, drawings[i]))
+    # Server CPU per drawing (its run and the clear's): what bounds many visitors, and unlike
+    # wall time it does not depend on what else the machine is doing.
+    cpu_ms = {"real": (real.cpu_s() - cpu0["real"]) * 1000 / reps, "bare": (bare.cpu_s() - cpu0["bare"]) * 1000 / reps}
+    for k in range(reps + 1, predictions):
+        timed_answer(real_page, simple_drawing(k))
     rss_after = real.rss_mb()
     close_page(real_page)
     close_page(bare_page)
-    out = {name: stats(v) for name, v in lat.items()}
+    out: dict = {name: stats([a.latency_ms for a in v]) | {"breakdown": breakdown(v),
+                                                            "server_cpu_ms_per_drawing": round(cpu_ms[name], 1)}
+                 for name, v in answers.items()}
     out["ratio_p50"] = round(out["real"]["p50_ms"] / out["bare"]["p50_ms"], 3)
     out["ratio_p95"] = round(out["real"]["p95_ms"] / out["bare"]["p95_ms"], 3)
-    out["real_all"] = stats(lat["real"] + extra)
     out["rss_mb"] = {"after_page_load": round(rss_loaded), f"after_{predictions}_predictions": round(rss_after),
-                     "bare_after_page_load_and_drawings": round(bare.rss_mb())}
+                     "bare_app_after_its_drawings": round(bare.rss_mb())}
     out["rss_after_predictions_mb"] = round(rss_after)
     return out
 
@@ -169,7 +180,7 @@ def concurrency(browser: Browser, server: Server, users: int, rounds: int, singl
     try:
         for r in range(rounds + 1):
             draw_together(pages, [simple_drawing(r * users + k) for k in range(users)], step_px=None)
-            answers = [wait_answer(p, timeout_s=120).latency_ms for p in pages]
+            answers = [wait_answer(p, timeout_s=120) for p in pages]
             lat += answers if r else []
             for p in pages:
                 clear(p)
@@ -179,7 +190,7 @@ def concurrency(browser: Browser, server: Server, users: int, rounds: int, singl
     finally:
         for p in pages:
             close_page(p)
-    out = {"users": users, **stats(lat), "rss_mb": round(rss)}
+    out = {"users": users, **stats([a.latency_ms for a in lat]), "breakdown": breakdown(lat), "rss_mb": round(rss)}
     out["p95_over_single_p50"] = round(out["p95_ms"] / single_p50_ms, 2)
     return out
 
@@ -201,24 +212,32 @@ def checks(r: dict) -> dict:
 
 def table(r: dict) -> str:
     m, ip, pu, cs, cc = r["machine"], r["inprocess"], r["pen_up"], r["cold_start"], r["concurrency"]
+    both, pre, pred, base = (ip[k] for k in ("preprocess_and_predict", "preprocess", "predict",
+                                               "model_predict_baseline"))
+    split = lambda b: " / ".join(f"{v:.0f}" for v in b.values())  # noqa: E731
     rows = [
-        ("preprocess + predict (in process)", f"p50 {ip['preprocess_and_predict']['p50_ms']:.2f} ms, "
-                                              f"p99 {ip['preprocess_and_predict']['p99_ms']:.2f} ms"),
-        ("  preprocess / predict alone", f"p50 {ip['preprocess']['p50_ms']:.2f} / {ip['predict']['p50_ms']:.2f} ms"),
-        ("  model.predict baseline", f"p50 {ip['model_predict_baseline']['p50_ms']:.1f} ms "
-                                     f"({ip['speedup_vs_model_predict_p50']}x slower than predict)"),
+        ("preprocess + predict, in process", f"p50 {both['p50_ms']:.2f} ms, p99 {both['p99_ms']:.2f} ms "
+                                             f"(CPU p50 {both['cpu_p50_ms']:.2f} ms)"),
+        ("  preprocess / predict alone", f"p50 {pre['p50_ms']:.2f} / {pred['p50_ms']:.2f} ms "
+                                         f"(CPU {pre['cpu_p50_ms']:.2f} / {pred['cpu_p50_ms']:.2f} ms)"),
+        ("  model.predict, the baseline", f"p50 {base['p50_ms']:.1f} ms = {ip['speedup_vs_model_predict_p50']}x predict"),
         ("pen-up -> answer, real app", f"p50 {pu['real']['p50_ms']:.0f} ms, p95 {pu['real']['p95_ms']:.0f} ms (n={pu['real']['n']})"),
         ("pen-up -> answer, bare canvas app", f"p50 {pu['bare']['p50_ms']:.0f} ms, p95 {pu['bare']['p95_ms']:.0f} ms (n={pu['bare']['n']})"),
         ("  real / bare", f"p50 {pu['ratio_p50']:.3f}x, p95 {pu['ratio_p95']:.3f}x"),
+        ("  server CPU per drawing + clear", f"{pu['real']['server_cpu_ms_per_drawing']:.0f} ms real, "
+                                             f"{pu['bare']['server_cpu_ms_per_drawing']:.0f} ms bare"),
+        ("  split real (bare), ms", f"canvas wait / to run start / run + render: {split(pu['real']['breakdown'])} "
+                                    f"({split(pu['bare']['breakdown'])})"),
         ("cold start: launch -> first answer", f"median {cs['median_s']:.1f} s, max {cs['max_s']:.1f} s "
                                                f"(runs: {', '.join(str(x['first_answer_s']) for x in cs['runs'])})"),
         ("server RSS", ", ".join(f"{k.replace('_', ' ')} {v} MB" for k, v in pu["rss_mb"].items())),
         (f"{cc['users']} sessions at once", f"p50 {cc['p50_ms']:.0f} ms, p95 {cc['p95_ms']:.0f} ms "
                                             f"= {cc['p95_over_single_p50']}x single p50; RSS {cc['rss_mb']} MB"),
+        ("  split, ms", f"canvas wait / to run start / run + render: {split(cc['breakdown'])}"),
     ]
     width = max(len(a) for a, _ in rows)
-    lines = [f"bench {r['date']} on {m['cores']} cores, {m['cpu']} (load avg at start "
-             f"{m['load_avg_at_start'][0]:.1f}); model {r['model']['mtime']}", ""]
+    lines = [f"bench {r['date']} on {m['cores']} cores, {m['cpu']}; load average {m['load_avg_at_start'][0]:.1f} "
+             f"at start, {r['load_avg_at_end'][0]:.1f} at end; model {r['model']['mtime']}", ""]
     lines += [f"{a:<{width}}  {b}" for a, b in rows]
     lines += ["", "targets:"]
     lines += [f"  {'ok  ' if c['ok'] else 'MISS'} {k} = {c['value']} (<= {c['target']})" for k, c in r["checks"].items()]

@@ -75,6 +75,11 @@ class Server:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS")
 
+    def cpu_s(self) -> float:
+        """CPU seconds the streamlit process has used so far (all threads, user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -248,6 +253,8 @@ class Answer:
     value: str | None  # the marker's text; None once the canvas was cleared
     latency_ms: float  # last pen-up (or click) -> the page shows it
     shown_epoch_s: float  # when it was shown, on time.time()'s clock
+    sent_ms: float  # pen-up -> the page asked the server for a rerun (the canvas' 200 ms wait)
+    started_ms: float  # pen-up -> the run's first message reached the page
 
 
 def wait_answer(page: Page, timeout_s: float = 30) -> Answer:
@@ -271,7 +278,7 @@ def _settled(page: Page, marker: bool, timeout_s: float) -> Answer:
     if "error" in r:
         raise AppError(f"the app raised:\n{r['error']}")
     page.evaluate("() => window.__digits.trim()")  # keep the log short over long runs
-    return Answer(r["value"], r["latencyMs"], r["shownEpochMs"] / 1000)
+    return Answer(r["value"], r["latencyMs"], r["shownEpochMs"] / 1000, r["sentMs"], r["startedMs"])
 
 
 def _alerts(page: Page) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from .browser import REPO, Strokes, clear, draw, wait_answer, wait_cleared
+from .browser import REPO, Answer, Strokes, clear, draw, wait_answer, wait_cleared
 
 # Few-vertex digits: pages that draw together take turns, one input event each (~20 ms), so
 # short drawings keep every pen lifting within a fraction of a second; the soak test draws
@@ -30,21 +30,30 @@ def simple_drawing(k: int) -> Strokes:
     return [[(x + dx, y + dy) for x, y in stroke] for stroke in SIMPLE[k % len(SIMPLE)]]
 
 
-def answer_ms(page: Page, strokes: Strokes, timeout_s: float = 60) -> float:
-    """Draw, wait for the answer, clear and wait for the empty page: the pen-up -> answer ms."""
+def timed_answer(page: Page, strokes: Strokes, timeout_s: float = 60) -> Answer:
+    """Draw, wait for the answer, clear and wait for the empty page; the answer and its timing."""
     draw(page, strokes, step_px=None)
     answer = wait_answer(page, timeout_s)
     clear(page)
     wait_cleared(page, timeout_s)
-    return answer.latency_ms
+    return answer
+
+
+def breakdown(answers: list[Answer]) -> dict:
+    """Where pen-up -> answer goes (medians): the canvas' wait, until the run's first message
+    arrives (server queue and start), until the answer is in the page (run and rendering)."""
+    med = lambda xs: round(statistics.median(xs), 1)  # noqa: E731
+    return {"to_rerun_request_ms": med([a.sent_ms for a in answers]),
+            "request_to_run_start_ms": med([a.started_ms - a.sent_ms for a in answers]),
+            "run_start_to_answer_shown_ms": med([a.latency_ms - a.started_ms for a in answers])}
 
 
 def stats(ms: list[float]) -> dict:
     """n, p50/p95/p99 (nearest rank) and max of a list of milliseconds."""
     s = sorted(ms)
     rank = lambda q: s[min(len(s) - 1, max(0, round(q * len(s)) - 1))]  # noqa: E731
-    return {"n": len(s), "p50_ms": round(statistics.median(s), 1), "p95_ms": round(rank(0.95), 1),
-            "p99_ms": round(rank(0.99), 1), "max_ms": round(s[-1], 1)}
+    return {"n": len(s), "p50_ms": round(statistics.median(s), 2), "p95_ms": round(rank(0.95), 2),
+            "p99_ms": round(rank(0.99), 2), "max_ms": round(s[-1], 2)}
 
 
 def machine() -> dict:

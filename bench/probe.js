@@ -83,7 +83,8 @@
     const before = textAt(start);
     const change = d.texts.find(([t, x]) => t > start && x !== before && (x !== null) === marker);
     const shown = change ? change[0] : end[0];
-    return {value: text, latencyMs: shown - up, shownEpochMs: performance.timeOrigin + shown};
+    return {value: text, latencyMs: shown - up, sentMs: rerun - up, startedMs: start - up,
+            shownEpochMs: performance.timeOrigin + shown};
   };
   // keep the logs short over long runs (call once an answer has settled)
   d.trim = () => { for (const k of ['ups', 'reruns', 'starts', 'ends', 'texts']) d[k] = d[k].slice(-2); };

@@ -16,7 +16,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from .browser import AppError, close_page, launch_chromium, new_page, streamlit_server
-from .measure import answer_ms, machine, model_info, now_iso, simple_drawing, stats
+from .measure import machine, model_info, now_iso, simple_drawing, stats, timed_answer
 
 OUT = Path(__file__).with_name("soak.json")
 GROWTH_TARGET_MB = 50
@@ -58,7 +58,7 @@ def soak(args: argparse.Namespace) -> dict:
         while k < args.predictions and time.monotonic() < deadline and len(errors) < MAX_ERRORS:
             slot = k % len(pages)
             try:
-                ms = answer_ms(pages[slot], simple_drawing(k))
+                ms = timed_answer(pages[slot], simple_drawing(k)).latency_ms
                 if slot not in fresh:
                     latencies.append(ms)
                 fresh.discard(slot)
