@@ -5,7 +5,8 @@
    canvas, no model), drawn alternately with the same real pen digits.
 3. Cold start: server launch -> first answer shown in the browser.
 4. Server RSS after the page loaded and after N predictions.
-5. Concurrency: M browser sessions drawing at once against one server.
+5. Concurrency: M browser sessions drawing at once against one server (and against the bare
+   app, for what Streamlit and the browsers on this machine cost on their own).
 
 Prints a table and writes bench/results.json. Every loop is bounded in count and time, and all
 traffic stays on localhost.
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             results["pen_up"] = pen_up(browser, real, bare, args.reps, args.predictions)
             results["concurrency"] = concurrency(browser, real, args.users, args.rounds,
                                                  results["pen_up"]["real"]["p50_ms"])
+            # The same load on the bare app: what Streamlit and the browsers cost on their own.
+            results["concurrency_bare"] = concurrency(browser, bare, args.users, args.rounds,
+                                                      results["pen_up"]["bare"]["p50_ms"])
         browser.close()
     results["seconds"] = round(time.monotonic() - t0)
     results["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -177,8 +181,11 @@ def concurrency(browser: Browser, server: Server, users: int, rounds: int, singl
     (a page's first answer also loads the code that shows it)."""
     pages = [new_page(browser, server.url, timeout_s=120) for _ in range(users)]
     lat = []
+    cpu = 0.0
     try:
         for r in range(rounds + 1):
+            if r == 1:
+                cpu = server.cpu_s()
             draw_together(pages, [simple_drawing(r * users + k) for k in range(users)], step_px=None)
             answers = [wait_answer(p, timeout_s=120) for p in pages]
             lat += answers if r else []
@@ -187,10 +194,12 @@ def concurrency(browser: Browser, server: Server, users: int, rounds: int, singl
             for p in pages:
                 wait_cleared(p, timeout_s=120)
         rss = server.rss_mb()
+        cpu = server.cpu_s() - cpu
     finally:
         for p in pages:
             close_page(p)
-    out = {"users": users, **stats([a.latency_ms for a in lat]), "breakdown": breakdown(lat), "rss_mb": round(rss)}
+    out = {"users": users, **stats([a.latency_ms for a in lat]), "breakdown": breakdown(lat), "rss_mb": round(rss),
+           "server_cpu_ms_per_drawing": round(cpu * 1000 / (users * rounds), 1)}
     out["p95_over_single_p50"] = round(out["p95_ms"] / single_p50_ms, 2)
     return out
 
@@ -212,6 +221,7 @@ def checks(r: dict) -> dict:
 
 def table(r: dict) -> str:
     m, ip, pu, cs, cc = r["machine"], r["inprocess"], r["pen_up"], r["cold_start"], r["concurrency"]
+    cb = r["concurrency_bare"]
     both, pre, pred, base = (ip[k] for k in ("preprocess_and_predict", "preprocess", "predict",
                                                "model_predict_baseline"))
     split = lambda b: " / ".join(f"{v:.0f}" for v in b.values())  # noqa: E731
@@ -232,8 +242,12 @@ def table(r: dict) -> str:
                                                f"(runs: {', '.join(str(x['first_answer_s']) for x in cs['runs'])})"),
         ("server RSS", ", ".join(f"{k.replace('_', ' ')} {v} MB" for k, v in pu["rss_mb"].items())),
         (f"{cc['users']} sessions at once", f"p50 {cc['p50_ms']:.0f} ms, p95 {cc['p95_ms']:.0f} ms "
-                                            f"= {cc['p95_over_single_p50']}x single p50; RSS {cc['rss_mb']} MB"),
+                                            f"= {cc['p95_over_single_p50']}x single p50; RSS {cc['rss_mb']} MB; "
+                                            f"server CPU {cc['server_cpu_ms_per_drawing']:.0f} ms per drawing + clear"),
         ("  split, ms", f"canvas wait / to run start / run + render: {split(cc['breakdown'])}"),
+        (f"{cb['users']} sessions at once, bare app", f"p50 {cb['p50_ms']:.0f} ms, p95 {cb['p95_ms']:.0f} ms "
+                                                      f"= {cb['p95_over_single_p50']}x its single p50; server CPU "
+                                                      f"{cb['server_cpu_ms_per_drawing']:.0f} ms per drawing + clear"),
     ]
     width = max(len(a) for a, _ in rows)
     lines = [f"bench {r['date']} on {m['cores']} cores, {m['cpu']}; load average {m['load_avg_at_start'][0]:.1f} "

@@ -6,8 +6,10 @@ relies on (see ../shared/notes/streamlit-canvas-facts.md):
 - a press that comes right after the pointer enters the canvas is lost: enter, wait, press;
 - the canvas sends the drawing 200 ms after the last pen-up (debounce), then Streamlit reruns.
 
-Timing is taken inside the page (performance.now() at pointerup, and a MutationObserver for
-the answer), so Playwright's own round trips are not part of any latency figure.
+Timing is taken inside the page by probe.js: performance.now() at pointerup, Streamlit's own
+rerun request and run start/end messages (read off its websocket), and a MutationObserver for
+the answer. "Final" is decided from those events, never from a sleep, and Playwright's round
+trips are not part of any latency figure.
 """
 
 from __future__ import annotations
