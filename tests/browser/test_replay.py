@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from bench.browser import clear, draw, wait_answer, wait_cleared
-from bench.samples import DEV, canvas_strokes, dev_samples
+from bench.samples import DEV, VARIANT, canvas_strokes, dev_samples
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +26,6 @@ def offline() -> list:
     from digits.model import Predictor
     from digits.preprocess import preprocess_canvas
     from digits.render import render_sample
-    from bench.samples import VARIANT
 
     predictor = Predictor.load()
     return [(s.label, canvas_strokes(s, i),
