@@ -4,7 +4,10 @@ Serving notes (measured, see README "Performance"):
 - `model.predict` costs ~60-90 ms for one image (it builds a data pipeline each call); a
   tf.function with a fixed input shape, traced once at load, costs ~1 ms.
 - Streamlit calls `keras.backend.clear_session()` after every script run when Keras is imported.
-  The traced function is held here, outside Keras' global state, so it survives that.
+  That empties TF's eager kernel cache, so even a tf.function held outside Keras re-instantiates
+  on its next call (35-50 ms; 70-350 ms inside the busy server, measured with bench/). One image
+  therefore runs through a frozen copy of the graph in its own v1 Session, which keeps its own
+  executor (~1.3 ms, unaffected).
 """
 
 from __future__ import annotations
@@ -88,18 +91,26 @@ class Prediction:
 
 
 class Predictor:
-    """Holds a model and a compiled, fixed-shape inference function traced once at load."""
+    """Holds a model and a frozen, fixed-shape inference graph built once at load."""
 
     def __init__(self, model) -> None:
         import tensorflow as tf
+        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
         self.model = model
-        self._one = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)],
-            reduce_retracing=True,
-        )
-        self._one(tf.zeros((1, 28, 28, 1)))  # trace now, not on the first visitor's drawing
+        one = tf.function(lambda x: model(x, training=False),
+                          input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
+        # A Session, not the tf.function itself: see the module notes (Streamlit's clear_session).
+        frozen = convert_variables_to_constants_v2(one.get_concrete_function())
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.import_graph_def(frozen.graph.as_graph_def(), name="")
+        self._session = tf.compat.v1.Session(graph=graph)
+        self._feed, self._fetch = frozen.inputs[0].name, frozen.outputs[0].name
+        self._one(np.zeros((1, 28, 28, 1), np.float32))  # set up now, not on the first visitor's drawing
+
+    def _one(self, x: np.ndarray) -> np.ndarray:
+        return self._session.run(self._fetch, {self._feed: x})
 
     @classmethod
     def load(cls, path: str | os.PathLike = MODEL_PATH) -> "Predictor":
@@ -109,7 +120,7 @@ class Predictor:
         """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 10) probabilities."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
         if len(x) == 1:
-            return self._one(x).numpy()
+            return self._one(x)
         return np.asarray(self.model.predict_on_batch(x))
 
     def probabilities_many(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:

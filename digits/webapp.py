@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import os
 
-import altair as alt
 import cv2
 import numpy as np
 import pandas as pd
@@ -23,7 +22,22 @@ def _load_predictor(path: str) -> Predictor:
     # TensorFlow leaves ~300k long-lived objects; freezing them keeps every later garbage
     # collection (Streamlit runs one after each rerun) from walking them: ~150 ms -> ~0 ms.
     gc.freeze()
+    _skip_keras_full_gc()
     return predictor
+
+
+def _skip_keras_full_gc() -> None:
+    """Streamlit calls keras.backend.clear_session() after every script run (no setting turns
+    it off), and that ends in a full gc.collect(): the collection `postScriptGC = false` turns
+    off, back by another door. With 20 visitors drawing at once it took ~1/4 of the server's
+    GIL time (py-spy) and cost ~20% on p95 pen-up -> answer (bench/). Keep the rest of
+    clear_session; Python's own collector still runs as usual."""
+    import functools
+
+    import keras
+
+    if not isinstance(keras.backend.clear_session, functools.partial):
+        keras.backend.clear_session = functools.partial(keras.backend.clear_session, free_memory=False)
 
 
 def model_path() -> str:
@@ -60,24 +74,33 @@ def canvas_image(canvas) -> np.ndarray | None:
         return None
 
 
-def probability_chart(probabilities: np.ndarray, height: int = 220) -> alt.Chart:
-    """Bar chart of the 10 probabilities, digits in order, the winner highlighted."""
+def probability_chart(probabilities: np.ndarray, height: int = 220) -> tuple[pd.DataFrame, dict]:
+    """Bar chart of the 10 probabilities, digits in order, the winner highlighted: the data and
+    its Vega-Lite spec, for st.vega_lite_chart.
+
+    Written as a plain spec, not with Altair: Altair builds and validates its objects on every
+    rerun, ~20 ms of CPU (and GIL) per answer, about a third of the server's work for a drawing
+    (measured with bench/); the chart in the browser is the same.
+    """
     winner = int(np.argmax(probabilities))
     df = pd.DataFrame({
         "digit": [str(d) for d in range(10)],
         "probability": np.asarray(probabilities, float),
         "winner": [d == winner for d in range(10)],
     })
-    return (
-        alt.Chart(df, height=height)
-        .mark_bar()
-        .encode(
-            x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0, title=None)),
-            y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title=None)),
-            color=alt.condition("datum.winner", alt.value("#e4572e"), alt.value("#9aa5b1")),
-            tooltip=["digit", alt.Tooltip("probability:Q", format=".1%")],
-        )
-    )
+    spec = {
+        "height": height,
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0, "title": None}},
+            "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
+                  "axis": {"format": "%", "title": None}},
+            "color": {"condition": {"test": "datum.winner", "value": "#e4572e"}, "value": "#9aa5b1"},
+            "tooltip": [{"field": "digit", "type": "nominal"},
+                        {"field": "probability", "type": "quantitative", "format": ".1%"}],
+        },
+    }
+    return df, spec
 
 
 def enlarge(image28: np.ndarray, size: int = 140) -> np.ndarray:
@@ -106,7 +129,7 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
             show_not_sure(decision)
     with preview:
         st.image(enlarge(image28), caption="what the model sees (28×28)", width=140)
-    st.altair_chart(probability_chart(probabilities), width="stretch")
+    st.vega_lite_chart(*probability_chart(probabilities), width="stretch")
 
 
 def show_not_sure(decision: Decision) -> None:
