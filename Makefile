@@ -5,10 +5,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 CHROMIUM := $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
 
-.PHONY: run test test-fast bench soak train evaluate mnist chromium clean
+.PHONY: run run-dev test test-fast bench soak train evaluate mnist chromium clean
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+# For developers: full tracebacks on the page and the developer menu.
+run-dev: $(VENV)/.run-deps
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --client.showErrorDetails full --client.toolbarMode developer
 
 test: $(VENV)/.dev-deps chromium mnist
 	$(PY) -m pytest
