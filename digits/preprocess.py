@@ -58,7 +58,7 @@ def center_digit(gray: np.ndarray) -> np.ndarray | None:
     field = np.zeros((SIZE, SIZE), np.float32)
     top, left = (SIZE - new_h) // 2, (SIZE - new_w) // 2
     field[top: top + new_h, left: left + new_w] = small
-    cy, cx = _center_of_mass(field)
+    cy, cx = center_of_mass(field)
     # Shift the centre of mass to the centre by whole pixels (a sub-pixel shift would blur the
     # strokes, and MNIST's are sharp), but never push ink out of the field: a lopsided shape
     # keeps all its ink rather than an exact centre.
@@ -71,20 +71,16 @@ def center_digit(gray: np.ndarray) -> np.ndarray | None:
     return np.clip(field / peak, 0.0, 1.0)
 
 
-def _center_of_mass(img: np.ndarray) -> tuple[float, float]:
+def center_of_mass(img: np.ndarray) -> tuple[float, float]:
     """(row, column) of the centre of mass, in pixel-centre coordinates offset by 0.5.
 
     Pixel i covers [i, i+1), so a field whose mass sits in the middle has centre (14, 14).
     """
+    img = np.asarray(img, np.float32)
     total = img.sum()
     rows = np.arange(img.shape[0], dtype=np.float32) + 0.5
     cols = np.arange(img.shape[1], dtype=np.float32) + 0.5
     return float(rows @ img.sum(axis=1) / total), float(cols @ img.sum(axis=0) / total)
-
-
-def center_of_mass(img: np.ndarray) -> tuple[float, float]:
-    """Public form of the centre-of-mass convention used above (for tests and tools)."""
-    return _center_of_mass(np.asarray(img, np.float32))
 
 
 def preprocess_canvas(rgba: np.ndarray | None) -> np.ndarray | None:
