@@ -99,7 +99,7 @@ def dev_digits(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Path | None,
             reject_rate: float = CAL_REJECT) -> tuple[Calibration, dict]:
     x_cal, y_cal = held_out_digits(held)
-    raw_cal = predictor.probabilities_many(x_cal)
+    raw_cal = predictor.probabilities(x_cal)
     t = fit_temperature(raw_cal, y_cal)
     p_cal = apply_temperature(raw_cal, t)
     fig: dict = {
@@ -113,11 +113,11 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
     samples, mnist = read_strokes(UNIPEN_TRAIN), load_mnist(verbose=False)
     nd = {name: nondigit_inputs(N_PER_KIND, seed, samples, mnist)
           for name, seed in (("tune", TUNE_SEED), ("report", REPORT_SEED))}
-    nd_probs = {name: {k: apply_temperature(predictor.probabilities_many(x), t) for k, x in sets.items()}
+    nd_probs = {name: {k: apply_temperature(predictor.probabilities(x), t) for k, x in sets.items()}
                 for name, sets in nd.items()}
     if dev is not None:
         x_dev, y_dev = dev_digits(dev)
-        p_dev = apply_temperature(predictor.probabilities_many(x_dev), t)
+        p_dev = apply_temperature(predictor.probabilities(x_dev), t)
 
     fig["scores"] = {}
     for kind in SCORES:

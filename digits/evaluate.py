@@ -31,10 +31,10 @@ def replay_inputs(path: str | os.PathLike, variant: str = "random",
 
 def evaluate_strokes(predictor: Predictor, path: str | os.PathLike, variant: str = "random") -> dict:
     x, y = replay_inputs(path, variant)
-    return accuracy_summary(y, predictor.probabilities_many(x).argmax(axis=1))
+    return accuracy_summary(y, predictor.probabilities(x).argmax(axis=1))
 
 
 def evaluate_mnist(predictor: Predictor) -> dict:
     mnist = load_mnist()
     x = mnist.x_test.astype(np.float32) / 255.0
-    return accuracy_summary(mnist.y_test, predictor.probabilities_many(x).argmax(axis=1))
+    return accuracy_summary(mnist.y_test, predictor.probabilities(x).argmax(axis=1))

@@ -1,8 +1,8 @@
 """What the network sees: first-layer activation maps and a saliency map for one drawing.
 
 Saliency is gradient x input of the winning digit's logit (the score before the softmax): large
-where a stroke's ink pushes the answer up. Both come from one traced function, built once per
-model (the app caches it), so a drawing costs one forward and one backward pass (~ms).
+where a stroke's ink pushes the answer up. Both come from the serving engine (digits.inference):
+one forward pass that keeps each step's output, then one pass backwards (~3 ms), no TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .inference import Conv, Network
 
 
 @dataclass(frozen=True)
@@ -21,50 +23,16 @@ class Explanation:
     layer: str  # the name of the layer shown
 
 
-class Explainer:
-    """Holds a model that exposes the first activation maps and the logits, and a traced function."""
-
-    def __init__(self, model) -> None:
-        import keras
-        import tensorflow as tf
-
-        first = _first_activation(model)
-        head = model.get_layer("probabilities")  # Dense + softmax; its input gives the logits
-        self.layer = first.name
-        probe = keras.Model(model.inputs, [first.output, head.input])
-        kernel, bias = head.kernel, head.bias
-
-        def run(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                acts, features = probe(x, training=False)
-                logits = tf.matmul(features, kernel) + bias
-                top = tf.argmax(logits[0])
-                score = logits[0, top]
-            return acts[0], top, tape.gradient(score, x)[0, ..., 0]
-
-        self._run = tf.function(run, input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-        self._run(tf.zeros((1, 28, 28, 1)))  # trace once now
-
-    def explain(self, image28: np.ndarray) -> Explanation:
-        x = np.asarray(image28, np.float32).reshape(1, 28, 28, 1)
-        acts, top, grad = self._run(x)
-        # Only ink can drive the answer in gradient x input; keep the part that pushes it up.
-        sal = np.maximum(grad.numpy() * x[0, ..., 0], 0)
-        peak = sal.max()
-        return Explanation(int(top), acts.numpy(), sal / peak if peak > 0 else sal, self.layer)
-
-
-def _first_activation(model):
-    """The output of the first convolution block: its activation layer, else the convolution itself."""
-    import keras
-
-    layers = model.layers
-    conv = next(i for i, l in enumerate(layers) if isinstance(l, keras.layers.Conv2D))
-    for layer in layers[conv + 1: conv + 4]:
-        if isinstance(layer, keras.layers.Activation):
-            return layer
-    return layers[conv]
+def explain(network: Network, image28: np.ndarray) -> Explanation:
+    x = np.asarray(image28, np.float32).reshape(1, 28, 28, 1)
+    logits, outputs = network.forward(x)
+    top = int(np.argmax(logits[0]))
+    grad = network.input_gradient(x, outputs, top)[0, ..., 0]
+    # Only ink can drive the answer in gradient x input; keep the part that pushes it up.
+    sal = np.maximum(grad * x[0, ..., 0], 0)
+    peak = sal.max()
+    first = next(i for i, step in enumerate(network.steps) if isinstance(step, Conv))
+    return Explanation(top, outputs[first][0], sal / peak if peak > 0 else sal, network.steps[first].name)
 
 
 def activation_grid(acts: np.ndarray, columns: int = 8, scale: int = 3, pad: int = 2) -> np.ndarray:

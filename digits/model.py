@@ -1,13 +1,10 @@
-"""The network: build it, save it, load it safely, and predict fast.
+"""The network: build it (for train.py), load it safely, and predict fast.
 
-Serving notes (measured, see README "Performance"):
-- `model.predict` costs ~60-90 ms for one image (it builds a data pipeline each call); a
-  tf.function with a fixed input shape, traced once at load, costs ~1 ms.
-- Streamlit calls `keras.backend.clear_session()` after every script run when Keras is imported.
-  That empties TF's eager kernel cache, so even a tf.function held outside Keras re-instantiates
-  on its next call (35-50 ms; 70-350 ms inside the busy server, measured with bench/). One image
-  therefore runs through a frozen copy of the graph in its own v1 Session, which keeps its own
-  executor (~1.3 ms, unaffected).
+Serving notes (measured, see README "Performance"): every prediction goes through
+digits/inference.py, a NumPy copy of the network read from the same file, ~1.4 ms per drawing.
+TensorFlow is imported only to train and to check the engine against Keras (tests): in the web
+server it would cost ~5 s of start-up and ~550 MB, and with Keras imported Streamlit clears the
+Keras session and runs a full garbage collection after every script run.
 """
 
 from __future__ import annotations
@@ -19,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .inference import Network, UnsupportedModel
+
 # Quiet TensorFlow's C++ start-up chatter before it is imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "digits.keras"
 REPORT_PATH = MODEL_DIR / "report.json"
-TRAIN_HINT = "Train one with `python train.py` (about 20 minutes on 2 CPU cores)."
+TRAIN_HINT = "Train one with `python train.py` (about 30 minutes on 2 CPU cores)."
 
 
 class ModelError(RuntimeError):
@@ -65,13 +64,18 @@ def build_model(seed: int | None = None):
     return keras.Model(inputs, outputs, name="digits_cnn")
 
 
-def load_model(path: str | os.PathLike = MODEL_PATH):
-    """Load a saved model with Keras' safe mode on (a model file cannot run arbitrary code)."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
     if not path.is_file():
         raise ModelError(f"No model file at {path}. {TRAIN_HINT}")
     if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
         raise ModelError(f"{path} is not a Keras model file (empty or corrupt). {TRAIN_HINT}")
+
+
+def load_model(path: str | os.PathLike = MODEL_PATH):
+    """The Keras model, with Keras' safe mode on (a model file cannot run arbitrary code).
+    For training, reports and tests; predictions go through Predictor."""
+    path = Path(path)
+    _check_file(path)
     import keras
 
     try:
@@ -91,43 +95,27 @@ class Prediction:
 
 
 class Predictor:
-    """Holds a model and a frozen, fixed-shape inference graph built once at load."""
+    """The one way the app, the CLI and the evaluations predict: the saved network run by
+    digits.inference (NumPy, no TensorFlow)."""
 
-    def __init__(self, model) -> None:
-        import tensorflow as tf
-        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-        self.model = model
-        one = tf.function(lambda x: model(x, training=False),
-                          input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-        # A Session, not the tf.function itself: see the module notes (Streamlit's clear_session).
-        frozen = convert_variables_to_constants_v2(one.get_concrete_function())
-        graph = tf.Graph()
-        with graph.as_default():
-            tf.import_graph_def(frozen.graph.as_graph_def(), name="")
-        self._session = tf.compat.v1.Session(graph=graph)
-        self._feed, self._fetch = frozen.inputs[0].name, frozen.outputs[0].name
-        self._one(np.zeros((1, 28, 28, 1), np.float32))  # set up now, not on the first visitor's drawing
-
-    def _one(self, x: np.ndarray) -> np.ndarray:
-        return self._session.run(self._fetch, {self._feed: x})
+    def __init__(self, network: Network) -> None:
+        self.network = network
 
     @classmethod
     def load(cls, path: str | os.PathLike = MODEL_PATH) -> "Predictor":
-        return cls(load_model(path))
+        path = Path(path)
+        _check_file(path)
+        try:
+            return cls(Network.load(path))
+        except UnsupportedModel as exc:
+            raise ModelError(f"{path} is a model this app cannot serve: {exc}. {TRAIN_HINT}") from exc
+        except Exception as exc:  # a damaged archive or weights file raises many types
+            raise ModelError(f"Cannot load {path}: {exc}. {TRAIN_HINT}") from exc
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
+    def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 10) probabilities."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
-        if len(x) == 1:
-            return self._one(x)
-        return np.asarray(self.model.predict_on_batch(x))
-
-    def probabilities_many(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Large arrays in batches (evaluation, CSV prediction)."""
-        x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
-        out = [np.asarray(self.model.predict_on_batch(x[i: i + batch_size]))
-               for i in range(0, len(x), batch_size)]
+        out = [self.network.probabilities(x[i: i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
     def predict(self, image: np.ndarray) -> Prediction:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .explain import Explainer, activation_grid, saliency_overlay
+from .explain import activation_grid, explain, saliency_overlay
+from .inference import serve_single_threaded
 from .model import MODEL_PATH, ModelError, Prediction, Predictor
 from .reject import Calibration, Decision, load_for_model
 from .render import CANVAS, STROKE_WIDTH
@@ -19,25 +20,10 @@ from .render import CANVAS, STROKE_WIDTH
 @st.cache_resource(show_spinner="Loading the model…")
 def _load_predictor(path: str) -> Predictor:
     predictor = Predictor.load(path)
-    # TensorFlow leaves ~300k long-lived objects; freezing them keeps every later garbage
-    # collection (Streamlit runs one after each rerun) from walking them: ~150 ms -> ~0 ms.
+    serve_single_threaded()
+    # Everything loaded so far lives as long as the server: keep later collections from walking it.
     gc.freeze()
-    _skip_keras_full_gc()
     return predictor
-
-
-def _skip_keras_full_gc() -> None:
-    """Streamlit calls keras.backend.clear_session() after every script run (no setting turns
-    it off), and that ends in a full gc.collect(): the collection `postScriptGC = false` turns
-    off, back by another door. With 20 visitors drawing at once it took ~1/4 of the server's
-    GIL time (py-spy) and cost ~20% on p95 pen-up -> answer (bench/). Keep the rest of
-    clear_session; Python's own collector still runs as usual."""
-    import functools
-
-    import keras
-
-    if not isinstance(keras.backend.clear_session, functools.partial):
-        keras.backend.clear_session = functools.partial(keras.backend.clear_session, free_memory=False)
 
 
 def model_path() -> str:
@@ -138,18 +124,13 @@ def show_not_sure(decision: Decision) -> None:
                 f"or **{second}** ({p2:.0%}).")
 
 
-@st.cache_resource(show_spinner=False)
-def _load_explainer(path: str) -> Explainer:
-    return Explainer(_load_predictor(path).model)
-
-
 def show_explanation(image28: np.ndarray) -> None:
     """An expander with what the network sees. An expander's body runs even when closed, so the
     work waits behind a toggle: nothing is computed until a visitor asks."""
     with st.expander("What the network sees"):
         if not st.toggle("Show the input, the first layer and the saliency map", key="explain"):
             return
-        ex = _load_explainer(model_path()).explain(image28)
+        ex = explain(_load_predictor(model_path()).network, image28)
         left, right = st.columns(2)
         left.image(enlarge(image28), caption="the 28×28 input", width=140)
         right.image(saliency_overlay(image28, ex.saliency), width=140,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.explain import Explainer, activation_grid, saliency_overlay
+from digits.explain import activation_grid, explain, saliency_overlay
 from digits.preprocess import preprocess_canvas
 from digits.render import draw
 from tests.conftest import stroke
@@ -13,14 +13,9 @@ from tests.test_app import APP, canvas_state
 SEVEN = [stroke((80, 50), (200, 50), (110, 240))]
 
 
-@pytest.fixture(scope="module")
-def explainer(predictor) -> Explainer:
-    return Explainer(predictor.model)
-
-
-def test_explanation_matches_the_prediction_and_stays_on_the_ink(explainer, predictor):
+def test_explanation_matches_the_prediction_and_stays_on_the_ink(predictor):
     x = preprocess_canvas(draw(SEVEN))
-    ex = explainer.explain(x)
+    ex = explain(predictor.network, x)
     assert ex.digit == predictor.predict(x).digit
     assert ex.activations.shape[:2] == (28, 28) and ex.activations.shape[2] >= 8
     assert (ex.activations >= 0).all(), "after the ReLU"
@@ -28,9 +23,9 @@ def test_explanation_matches_the_prediction_and_stays_on_the_ink(explainer, pred
     assert ex.saliency[x == 0].max() == 0, "gradient x input: no saliency off the ink"
 
 
-def test_pictures_have_the_expected_sizes(explainer):
+def test_pictures_have_the_expected_sizes(predictor):
     x = preprocess_canvas(draw(SEVEN))
-    ex = explainer.explain(x)
+    ex = explain(predictor.network, x)
     grid = activation_grid(ex.activations, columns=8, scale=3, pad=2)
     rows = -(-ex.activations.shape[2] // 8)
     assert grid.shape == (rows * 86 - 2, 8 * 86 - 2) and grid.dtype == np.uint8
@@ -50,5 +45,5 @@ def test_expander_computes_only_when_switched_on():
     assert any("28×28 input" in c for c in captions)
     assert any("activation maps" in c for c in captions)
     assert any("gradient × input" in c for c in captions)
-    at.run()  # Streamlit clears Keras' session after a run: the cached explainer must survive it
+    at.run()  # a second run with the toggle still on
     assert not at.exception and len(at.image) == 4

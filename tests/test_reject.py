@@ -109,7 +109,7 @@ def calibration() -> Calibration:
 @pytest.mark.slow
 def test_at_most_one_percent_of_real_digits_are_not_sure(predictor, calibration, unipen_dev):
     x, _ = replay_inputs(unipen_dev, "random")
-    rejected = 1 - calibration.accepts(predictor.probabilities_many(x)).mean()
+    rejected = 1 - calibration.accepts(predictor.probabilities(x)).mean()
     assert rejected <= 0.01, f"{rejected:.2%} of UNIPEN dev digits answered 'not sure'"
     stored = calibration.figures["scores"][calibration.score]["dev_rejected"]
     assert rejected == pytest.approx(stored, abs=1e-4), "calibration.json's figure is reproducible"
@@ -121,7 +121,7 @@ def test_non_digit_figures_reproduce(predictor, calibration, mnist):
     per_kind = nondigit_inputs(100, REPORT_SEED, read_strokes(UNIPEN_TRAIN), mnist)
     stored = calibration.figures["scores"][calibration.score]["nondigits_report"]
     for kind in KINDS:
-        rate = 1 - calibration.accepts(predictor.probabilities_many(per_kind[kind])).mean()
+        rate = 1 - calibration.accepts(predictor.probabilities(per_kind[kind])).mean()
         assert rate == pytest.approx(stored[kind], abs=1e-4), kind
     # No product target for non-digits yet; a floor at the measured level guards against regressions.
     assert calibration.figures["scores"][calibration.score]["nondigits_report_overall"] >= 0.2
