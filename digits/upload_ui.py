@@ -1,4 +1,4 @@
-"""The Draw page's "Upload" tab: a photo, scan or image file of one digit, read like a drawing."""
+"""The Upload page: a photo, scan or image file of one digit, read like a drawing."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A corpus of awkward and broken files, run through every file and CSV entry point.
 
-Entry points: the image loader, `python -m digits predict`, the app's Upload tab (AppTest),
+Entry points: the image loader, `python -m digits predict`, the app's Upload page (AppTest),
 the Kaggle CSV reader, `python -m digits predict-csv` and `train.py --kaggle-csv`. Each case
 names the exact message or the digit; nothing may crash or print a traceback. (A real
 `python -m digits predict` process with a bad file among good ones is in test_cli_predict.)
@@ -196,7 +196,8 @@ def test_predict_cli_reports_each_bad_file_and_reads_the_rest(images, tmp_path, 
 
 def test_app_upload(images):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
+    at.switch_page("app_pages/upload.py").run()
+    assert at.title[0].value == "📷 Read an image" and not at.exception
     for case, _ in images:
         at.file_uploader(key="upload").set_value((case.name, case.data, "application/octet-stream")).run()
         assert not at.exception, case.name

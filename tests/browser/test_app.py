@@ -36,7 +36,7 @@ def test_reset_brings_the_hint_back(page: Page) -> None:
 
 
 def test_model_page_shows_accuracy_and_figures(page: Page) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model").click()
+    page.get_by_test_id("stTopNavLink").filter(has_text="Model").click()
     metric = page.get_by_test_id("stMetric")
     expect(metric).to_contain_text("MNIST test accuracy")
     expect(metric.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))

@@ -73,6 +73,7 @@ def touch_draw(page: Page, strokes, scale: float) -> None:
 def assert_kiosk_chrome_hidden(page: Page) -> None:
     expect(page.get_by_test_id("stSidebar")).to_have_count(0)
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_test_id("stTopNav")).to_have_count(0)
     expect(page.get_by_test_id("stHeader")).to_be_hidden()
     expect(page.get_by_test_id("stToolbar")).to_be_hidden()
 
@@ -105,7 +106,7 @@ def test_kiosk_in_portrait_with_touch(device_page: Page, digit: int, size: int, 
 
 
 def test_one_challenge_round(page: Page) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Challenge").click()
+    page.get_by_test_id("stTopNavLink").filter(has_text="Challenge").click()
     page.get_by_label("Your name for today's leaderboard (optional)").fill("Kiosk test")
     page.get_by_role("button", name="Start").click()
     heading = page.get_by_role("heading", name=re.compile(r"^Draw a \d$"))
