@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import os
 
@@ -95,6 +96,12 @@ def enlarge(image28: np.ndarray, size: int = 140) -> np.ndarray:
                       interpolation=cv2.INTER_NEAREST)
 
 
+def png_data_url(image28: np.ndarray) -> str:
+    """The 28x28 input as an inline PNG (a few hundred bytes)."""
+    ok, png = cv2.imencode(".png", (np.clip(image28, 0, 1) * 255).astype(np.uint8))
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode() if ok else ""
+
+
 def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
     """The digit large (or "?" and the two best guesses when the model is not sure), its
     calibrated probability, the chart and the model's-eye preview."""
@@ -102,20 +109,24 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
     decision = calibration.decide(prediction.probabilities) if calibration else None
     probabilities = prediction.probabilities if decision is None else decision.probabilities
     sure = decision is None or decision.accepted
-    big, preview = st.columns([3, 2])
-    with big:
-        st.markdown(
-            f"<div data-testid='prediction' style='font-size:6rem;font-weight:700;line-height:1'>"
-            f"{prediction.digit if sure else '?'}</div>",
-            unsafe_allow_html=True,  # only our own digit and number are interpolated
-        )
-        if sure:
-            st.metric("probability", f"{probabilities[prediction.digit]:.1%}", label_visibility="collapsed")
-        else:
-            show_not_sure(decision)
-    with preview:
-        st.image(enlarge(image28), caption="what the model sees (28×28)", width=140)
-    st.vega_lite_chart(*probability_chart(probabilities), width="stretch")
+    # One element for the answer and the 28x28 preview, then the chart: each extra element or
+    # column block drawn with the answer delays it in the browser (pen-up -> answer, README
+    # "Performance"). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
+    share = f"{probabilities[prediction.digit]:.1%}" if sure else ""
+    st.markdown(
+        "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
+        f"<span data-testid='prediction' style='font-size:6rem;font-weight:700;line-height:1'>"
+        f"{prediction.digit if sure else '?'}</span>"
+        f"<span data-testid='probability' style='font-size:1.75rem;flex:1'>{share}</span>"
+        f"<figure style='margin:0;text-align:center'><img src='{png_data_url(image28)}' alt='the 28×28 input' "
+        "style='width:112px;height:112px;max-width:none;object-fit:fill;image-rendering:pixelated;border:1px solid #888'>"
+        "<figcaption style='font-size:0.8rem;opacity:0.7'>what the model sees (28×28)</figcaption>"
+        "</figure></div>",
+        unsafe_allow_html=True,  # only our own digit, number and PNG are interpolated
+    )
+    if not sure:
+        show_not_sure(decision)
+    st.vega_lite_chart(*probability_chart(probabilities, height=180), width="stretch")
 
 
 def show_not_sure(decision: Decision) -> None:

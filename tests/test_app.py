@@ -24,7 +24,7 @@ def canvas_state(rgba: np.ndarray) -> dict:
 def prediction_shown(at: AppTest) -> str | None:
     for md in at.markdown:
         if "data-testid='prediction'" in md.value:
-            return md.value.split(">")[1].split("<")[0]
+            return md.value.split("data-testid='prediction'")[1].split(">")[1].split("<")[0]
     return None
 
 
@@ -53,8 +53,10 @@ def test_a_drawing_shows_the_digit_and_the_chart(app, digit, strokes):
     assert not app.exception
     assert prediction_shown(app) == digit
     assert app.get("vega_lite_chart"), "probability chart"
-    assert app.image, "28x28 preview"
-    assert app.metric[0].value.endswith("%")
+    answer = next(md.value for md in app.markdown if "data-testid='prediction'" in md.value)
+    assert "data:image/png;base64," in answer, "28x28 preview"
+    share = answer.split("data-testid='probability'")[1].split(">")[1].split("<")[0]
+    assert share.endswith("%") and 50 < float(share[:-1]) <= 100
 
 
 def test_clearing_the_canvas_brings_the_hint_back(app):

@@ -208,7 +208,8 @@ def test_app_upload(images):
             assert not errors, case.name
             shown = [md.value for md in at.markdown if "data-testid='prediction'" in md.value]
             assert shown and f">{case.expect}<" in shown[-1], case.name
-            assert len(at.image) >= 2 and at.get("vega_lite_chart"), "the image as read, the 28x28, the chart"
+            assert at.image and at.get("vega_lite_chart"), "the image as read, the chart"
+            assert "data:image/png;base64," in shown[-1], "the 28x28 input"
 
 
 # --------------------------------------------------------------------------- CSV files

@@ -38,7 +38,7 @@ def test_expander_computes_only_when_switched_on():
     at.session_state["canvas"] = canvas_state(draw(SEVEN))
     at.run()
     assert at.expander[0].label == "What the network sees"
-    assert len(at.image) == 1, "only the usual 28x28 preview while the toggle is off"
+    assert len(at.image) == 0, "nothing computed while the toggle is off"
     at.toggle(key="explain").set_value(True).run()
     assert not at.exception
     captions = [c for img in at.image for c in img.captions]
@@ -46,4 +46,4 @@ def test_expander_computes_only_when_switched_on():
     assert any("activation maps" in c for c in captions)
     assert any("gradient × input" in c for c in captions)
     at.run()  # a second run with the toggle still on
-    assert not at.exception and len(at.image) == 4
+    assert not at.exception and len(at.image) == 3
