@@ -25,9 +25,9 @@ def draw_and_read() -> None:
             st.info("Draw a digit on the black square: the answer appears when you lift the pen.", icon="👈")
         else:
             prediction = predictor.predict(image28)
-            show_prediction(prediction, image28)
+            sure = show_prediction(prediction, image28)
             show_explanation(image28)
-            feedback_widget(prediction, image28, canvas.json_data)
+            feedback_widget(prediction, image28, canvas.json_data, sure)
 
 
 st.title("✏️ Draw a digit")

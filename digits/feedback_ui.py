@@ -21,8 +21,9 @@ PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the rig
            "with the date and the model version: no IP address, no name, no cookie, nothing about you.")
 
 
-def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict | None) -> None:
-    """Under a prediction: "Yes" or the right digit, stored once per drawing."""
+def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict | None, sure: bool = True) -> None:
+    """Under a prediction: "Yes" or the right digit, stored once per drawing. When the model
+    was not sure there is nothing to say yes to: only "which digit is it?"."""
     if not feedback.enabled():
         return
     drawing = hashlib.sha1(np.asarray(image28, np.float32).tobytes()).hexdigest()[:16]
@@ -35,10 +36,11 @@ def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict |
         if state.get("feedback_error"):
             st.warning(state.pop("feedback_error"), icon="⚠️")
         args = (drawing, prediction.digit, image28, strokes)
-        st.button(f"✓ Yes, it's a {prediction.digit}", key=f"feedback_yes_{drawing}",
-                  on_click=_save, args=(*args, prediction.digit))
-        st.pills("No, it's a…", options=list(range(10)), key=f"feedback_pick_{drawing}",
-                 on_change=_save_pick, args=args)
+        if sure:
+            st.button(f"✓ Yes, it's a {prediction.digit}", key=f"feedback_yes_{drawing}",
+                      on_click=_save, args=(*args, prediction.digit))
+        st.pills("No, it's a…" if sure else "If it is a digit, which one?", options=list(range(10)),
+                 key=f"feedback_pick_{drawing}", on_change=_save_pick, args=args)
         st.caption(f"Your answer helps train the next model. {PRIVACY}")
 
 

@@ -102,9 +102,9 @@ def png_data_url(image28: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode() if ok else ""
 
 
-def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
+def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
     """The digit large (or "?" and the two best guesses when the model is not sure), its
-    calibrated probability, the chart and the model's-eye preview."""
+    calibrated probability, the chart and the model's-eye preview. True when it named a digit."""
     calibration = get_calibration()
     decision = calibration.decide(prediction.probabilities) if calibration else None
     probabilities = prediction.probabilities if decision is None else decision.probabilities
@@ -127,6 +127,7 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> None:
     if not sure:
         show_not_sure(decision)
     st.vega_lite_chart(*probability_chart(probabilities, height=180), width="stretch")
+    return sure
 
 
 def show_not_sure(decision: Decision) -> None:

@@ -148,8 +148,12 @@ def test_page_says_not_sure_with_two_guesses(predictor, calibration, mnist):
     assert prediction_shown(at) == "?"
     message = next(md.value for md in at.markdown if "Not sure — is that a digit?" in md.value)
     assert message.count("**") == 6  # the message and two guessed digits in bold
-    assert not at.metric, "no confident probability is shown"
+    answer = next(md.value for md in at.markdown if "data-testid='prediction'" in md.value)
+    assert "data-testid='probability' style='font-size:1.75rem;flex:1'></span>" in answer, \
+        "no confident probability is shown"
     assert at.get("vega_lite_chart"), "the chart still shows the calibrated probabilities"
+    assert not [b for b in at.button if b.label.startswith("✓ Yes")], "nothing to say yes to"
+    assert at.pills[0].label == "If it is a digit, which one?"
 
 
 def test_calibration_file_is_valid_json_with_figures():
