@@ -81,8 +81,18 @@ def kiosk_page() -> None:
     state.setdefault("kiosk_generation", 0)  # part of the canvas key: a new key = a blank canvas
     state.setdefault("kiosk_activity", time.time())
     st.markdown(KIOSK_CSS, unsafe_allow_html=True)
-    size = canvas_size(st.context.headers.get("User-Agent", ""))
+    _draw_and_read(canvas_size(st.context.headers.get("User-Agent", "")))
 
+    idle = idle_seconds(st.query_params)
+    # Check a few times per idle period: the reset comes at most idle/4 (<= 5 s) late.
+    st.fragment(run_every=min(5.0, idle / 4))(_idle_watch)(idle)
+
+
+@st.fragment
+def _draw_and_read(size: int) -> None:
+    """Canvas and answer. A fragment: a drawing reruns only this, not the page's style sheet and
+    the idle watch (the Draw page does the same, see README "Performance")."""
+    state = st.session_state
     # A wrapping row: side by side on a wide screen, the answer under the canvas in portrait.
     with st.container(key="kiosk", horizontal=True, gap="large"):
         with st.container(width=size + 4):
@@ -97,10 +107,6 @@ def kiosk_page() -> None:
                 st.info("Draw a digit, 0–9, in the black square.", icon="✏️")
             else:
                 show_prediction(predictor.predict(image28), image28)
-
-    idle = idle_seconds(st.query_params)
-    # Check a few times per idle period: the reset comes at most idle/4 (<= 5 s) late.
-    st.fragment(run_every=min(5.0, idle / 4))(_idle_watch)(idle)
 
 
 def _note_activity(image28) -> None:
