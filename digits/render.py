@@ -37,22 +37,31 @@ def place_strokes(strokes: Sequence[Points], size: float, left: float, top: floa
 def replay_layout(strokes: Sequence[Points], index: int, variant: str = "random",
                   canvas: int = CANVAS) -> list[np.ndarray]:
     """Canvas coordinates of sample `index` under the replay protocol."""
-    pts = np.concatenate([np.asarray(s, np.float64).reshape(-1, 2) for s in strokes if len(s)])
-    extent = pts.max(axis=0) - pts.min(axis=0)
-    longest = max(float(extent.max()), 1e-9)
-    if variant == "easy":
-        size = EASY_S
-        w, h = extent * size / longest
-        left, top = (canvas - w) / 2, (canvas - h) / 2
-    elif variant == "random":
-        rng = np.random.default_rng(index)
-        size = rng.uniform(S_MIN, S_MAX)
-        w, h = extent * size / longest
-        left = rng.uniform(MARGIN, canvas - MARGIN - w)
-        top = rng.uniform(MARGIN, canvas - MARGIN - h)
-    else:
+    if variant == "random":
+        return random_layout(strokes, np.random.default_rng(index), canvas=canvas)
+    if variant != "easy":
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    extent = _extent(strokes)
+    w, h = extent * EASY_S / max(float(extent.max()), 1e-9)
+    return place_strokes(strokes, EASY_S, (canvas - w) / 2, (canvas - h) / 2)
+
+
+def random_layout(strokes: Sequence[Points], rng: np.random.Generator, sizes: tuple[float, float] = (S_MIN, S_MAX),
+                  canvas: int = CANVAS) -> list[np.ndarray]:
+    """Scale to a size drawn from `sizes` and place at a random spot inside the margin (the
+    replay protocol with rng = default_rng(index); training with its own stream and sizes)."""
+    extent = _extent(strokes)
+    size = rng.uniform(*sizes)
+    w, h = extent * size / max(float(extent.max()), 1e-9)
+    left = rng.uniform(MARGIN, max(MARGIN, canvas - MARGIN - w))
+    top = rng.uniform(MARGIN, max(MARGIN, canvas - MARGIN - h))
     return place_strokes(strokes, size, left, top)
+
+
+def _extent(strokes: Sequence[Points]) -> np.ndarray:
+    """Width and height of the strokes' bounding box."""
+    pts = np.concatenate([np.asarray(s, np.float64).reshape(-1, 2) for s in strokes if len(s)])
+    return pts.max(axis=0) - pts.min(axis=0)
 
 
 def draw(strokes: Sequence[np.ndarray], canvas: int | tuple[int, int] = CANVAS,

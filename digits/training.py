@@ -22,7 +22,7 @@ import numpy as np
 from .data import Mnist, Sample, read_strokes
 from .model import MODEL_DIR, build_model
 from .preprocess import preprocess_canvas
-from .render import CANVAS, MARGIN, S_MAX, S_MIN, draw, place_strokes
+from .render import S_MAX, S_MIN, draw, random_layout
 
 REPO = Path(__file__).resolve().parent.parent
 UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
@@ -52,14 +52,8 @@ def render_training_strokes(samples: list[Sample], copies: int, seed: int) -> tu
     xs, ys = [], []
     for sample in samples:
         for _ in range(copies):
-            size = rng.uniform(S_MIN * 0.8, S_MAX * 1.1)
-            pts = np.concatenate([np.asarray(s, np.float64) for s in sample.strokes])
-            extent = pts.max(axis=0) - pts.min(axis=0)
-            w, h = extent * size / max(float(extent.max()), 1e-9)
-            left = rng.uniform(MARGIN, max(MARGIN, CANVAS - MARGIN - w))
-            top = rng.uniform(MARGIN, max(MARGIN, CANVAS - MARGIN - h))
-            image = preprocess_canvas(draw(place_strokes(sample.strokes, size, left, top),
-                                           width=rng.uniform(10, 28)))
+            layout = random_layout(sample.strokes, rng, (S_MIN * 0.8, S_MAX * 1.1))
+            image = preprocess_canvas(draw(layout, width=rng.uniform(10, 28)))
             if image is not None:
                 xs.append(image)
                 ys.append(sample.label)
