@@ -155,7 +155,7 @@ class Network:
 
     @classmethod
     def _from_config(cls, config: dict, variables) -> "Network":
-        if config.get("class_name") not in ("Functional", "Sequential"):
+        if config.get("class_name") != "Functional":  # what build_model makes
             raise UnsupportedModel(f"a {config.get('class_name')!r} model (expected a Keras Functional model)")
         layers = config["config"]["layers"]
         steps: list = []

@@ -106,7 +106,10 @@ class Predictor:
         path = Path(path)
         _check_file(path)
         try:
-            return cls(Network.load(path))
+            network = Network.load(path)
+            if network.input_shape != (28, 28, 1):
+                raise UnsupportedModel(f"it takes {network.input_shape} images, not 28x28x1")
+            return cls(network)
         except UnsupportedModel as exc:
             raise ModelError(f"{path} is a model this app cannot serve: {exc}. {TRAIN_HINT}") from exc
         except Exception as exc:  # a damaged archive or weights file raises many types
