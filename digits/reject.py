@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .inference import softmax
 from .model import MODEL_DIR
 
 CALIBRATION_PATH = MODEL_DIR / "calibration.json"
@@ -34,10 +35,7 @@ def log_probabilities(probs: np.ndarray) -> np.ndarray:
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     """softmax(logits / T) from the softmax outputs: T > 1 softens, T < 1 sharpens."""
-    z = log_probabilities(probs) / temperature
-    z -= z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax(log_probabilities(probs) / temperature)
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
