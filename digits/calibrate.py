@@ -70,7 +70,7 @@ def held_out_samples(model_path: Path) -> list[Sample]:
     report_path = Path(model_path).with_name("report.json")
     training = json.loads(report_path.read_text())["training"] if report_path.is_file() else {}
     samples = read_strokes(UNIPEN_TRAIN)
-    writers = validation_writers(samples, seed=training.get("seed", 0))
+    writers = validation_writers(samples)
     held = [s for s in samples if s.writer in writers]
     recorded = training.get("data", {}).get("strokes_val")
     if recorded != 2 * len(held):  # mnist_and_strokes renders each validation sample twice

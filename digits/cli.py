@@ -32,8 +32,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--no-strokes", action="store_true",
                    help="train on MNIST only (default: MNIST + rendered UNIPEN training strokes)")
-    p.add_argument("--stroke-copies", type=int, default=6,
-                   help="renderings of each training stroke sample per epoch set (default 6)")
+    p.add_argument("--stroke-copies", type=int, default=8,
+                   help="renderings of each training digit stroke sample (default 8)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many training images/stroke samples (quick smoke runs)")
     p.add_argument("--kaggle-csv", type=Path, metavar="CSV", default=None,

@@ -131,18 +131,25 @@ def _check_mnist(x_train, y_train, x_test, y_test) -> None:
 # --------------------------------------------------------------------------- UNIPEN strokes
 
 Stroke = list[tuple[float, float]]
+NOT_A_DIGIT = 10  # the model's 11th class: letters, symbols, doodles
 
 
 @dataclass(frozen=True)
 class Sample:
     id: str
-    label: int
+    label: int  # 0-9, or NOT_A_DIGIT for a letter or symbol (then `char` says which)
     strokes: list[Stroke]
     writer: str = ""
+    char: str = ""
+    kind: str = ""  # non-digit files: "uppercase", "lowercase" or "symbol"
 
 
 def read_strokes(path: str | os.PathLike) -> list[Sample]:
-    """Read a JSON-lines stroke file (optionally gzipped): {"id", "label", "strokes", "writer"?}."""
+    """Read a JSON-lines stroke file (optionally gzipped): {"id", "label", "strokes", "writer"?}.
+
+    A digit file has integer labels 0-9; a non-digit file has the character as its label (and a
+    "kind"), read as label NOT_A_DIGIT.
+    """
     return list(iter_strokes(path))
 
 
@@ -159,12 +166,16 @@ def iter_strokes(path: str | os.PathLike) -> Iterator[Sample]:
                 try:
                     obj = json.loads(line)
                     strokes = [[(float(x), float(y)) for x, y in s] for s in obj["strokes"]]
-                    label = int(obj["label"])
+                    raw = obj["label"]
+                    char = raw if isinstance(raw, str) and not raw.isdigit() else ""
+                    label = NOT_A_DIGIT if char else int(raw)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise DataError(f"{path}, line {lineno}: not a stroke sample ({exc})") from None
-                if not 0 <= label <= 9 or not any(strokes):
-                    raise DataError(f"{path}, line {lineno}: label must be 0-9 and strokes non-empty")
-                yield Sample(str(obj.get("id", lineno)), label, strokes, str(obj.get("writer", "")))
+                if not (0 <= label <= 9 or char) or not any(strokes):
+                    raise DataError(f"{path}, line {lineno}: label must be 0-9 or a character, "
+                                    "and strokes non-empty")
+                yield Sample(str(obj.get("id", lineno)), label, strokes, str(obj.get("writer", "")),
+                             char, str(obj.get("kind", "")))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
 

@@ -25,6 +25,7 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "digits.keras"
 REPORT_PATH = MODEL_DIR / "report.json"
 TRAIN_HINT = "Train one with `python train.py` (about 30 minutes on 2 CPU cores)."
+NUM_CLASSES = 11  # the digits 0-9 and "not a digit" (digits.data.NOT_A_DIGIT)
 
 
 class ModelError(RuntimeError):
@@ -60,7 +61,7 @@ def build_model(seed: int | None = None):
     x = conv_bn(x, 128, kernel=4, strides=1)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="digits_cnn")
 
 

@@ -1,8 +1,10 @@
 """A deterministic set of drawings that are not digits, to measure the "not sure" answer.
 
 Kinds: capital and small letters, random scribbles, circles with a cross, smileys, other shapes
-(stars, triangles, #, arrows, spirals), UNIPEN-train digits crossed out, and pairs of MNIST
-digits overlaid. Stroke kinds are drawn in a unit box with hand-like jitter, then go through the
+(stars, triangles, #, arrows, spirals, hearts), UNIPEN digits crossed out, two UNIPEN digits side
+by side, and pairs of MNIST digits overlaid. The same generators, with other seeds and MNIST's
+training images, make the generated part of the training set's "not a digit" class
+(digits.training). Stroke kinds are drawn in a unit box with hand-like jitter, then go through the
 replay protocol (digits.render.replay_layout: random size and place, default pen) and
 digits.preprocess exactly like the real digits they are compared with.
 """
@@ -156,6 +158,20 @@ def crossed_digit(rng: np.random.Generator, digits: list[Sample]) -> Strokes:
     return strokes + [lo + m * (hi - lo) for m in _jitter(marks, rng, 0.02)]
 
 
+def two_digits(rng: np.random.Generator, digits: list[Sample]) -> Strokes:
+    """Two real digits side by side, as people write "12" on a canvas meant for one digit."""
+    a, b = (digits[k] for k in rng.integers(len(digits), size=2))
+    left = [np.asarray(s, np.float64) for s in a.strokes]
+    right = [np.asarray(s, np.float64) for s in b.strokes]
+    lo_a, hi_a = np.concatenate(left).min(axis=0), np.concatenate(left).max(axis=0)
+    lo_b, hi_b = np.concatenate(right).min(axis=0), np.concatenate(right).max(axis=0)
+    h_a, h_b = max(hi_a[1] - lo_a[1], 1e-9), max(hi_b[1] - lo_b[1], 1e-9)
+    right = [(p - lo_b) * (h_a / h_b) for p in right]  # same height, then a gap of a third of it
+    gap = h_a * rng.uniform(0.15, 0.45)
+    return [p - lo_a for p in left] + [p + (hi_a[0] - lo_a[0] + gap, rng.uniform(-0.1, 0.1) * h_a)
+                                        for p in right]
+
+
 STROKE_KINDS: dict[str, Callable[[np.random.Generator, list[Sample]], Strokes]] = {
     "letters": letter,
     "scribbles": scribble,
@@ -163,19 +179,20 @@ STROKE_KINDS: dict[str, Callable[[np.random.Generator, list[Sample]], Strokes]] 
     "smileys": smiley,
     "shapes": shape,
     "crossed_digits": crossed_digit,
+    "two_digits": two_digits,
 }
 KINDS = (*STROKE_KINDS, "overlaid_digits")
 _INDEX_BASE = 1_000_000  # replay layouts far from any stroke file's own indices
 
 
-def overlaid_digits(rng: np.random.Generator, mnist: Mnist) -> np.ndarray:
-    """Two MNIST test digits of different labels, one over the other, as a canvas image."""
+def overlaid_digits(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Two MNIST digits of different labels, one over the other, as a canvas image."""
     while True:
-        i, j = rng.integers(len(mnist.y_test), size=2)
-        if mnist.y_test[i] != mnist.y_test[j]:
+        i, j = rng.integers(len(labels), size=2)
+        if labels[i] != labels[j]:
             break
     size = int(rng.uniform(140, 240))
-    a, b = (cv2.resize(mnist.x_test[k], (size, size), interpolation=cv2.INTER_LINEAR) for k in (i, j))
+    a, b = (cv2.resize(images[k], (size, size), interpolation=cv2.INTER_LINEAR) for k in (i, j))
     dx, dy = rng.integers(-size // 6, size // 6 + 1, size=2)
     field = np.zeros((CANVAS, CANVAS), np.uint8)
     x0, y0 = (CANVAS - size) // 2, (CANVAS - size) // 2
@@ -192,8 +209,8 @@ def canvases(kind: str, n: int, seed: int, digits: list[Sample] | None = None,
     out = []
     for i in range(n):
         rng = np.random.default_rng([seed, k, i])
-        if kind == "overlaid_digits":
-            out.append(overlaid_digits(rng, mnist))
+        if kind == "overlaid_digits":  # measured on MNIST test digits, never trained on
+            out.append(overlaid_digits(rng, mnist.x_test, mnist.y_test))
         else:
             strokes = STROKE_KINDS[kind](rng, digits)
             out.append(draw(replay_layout(strokes, _INDEX_BASE * (seed + 1) + 1000 * k + i)))

@@ -2,8 +2,10 @@
 
 Data: MNIST's 60k training images plus UNIPEN training writers' pen strokes rendered through
 the canvas pipeline (random size, position and pen width), so the model has seen what the app
-sees. A writer-disjoint slice of both is held out for validation; MNIST's 10k test set is only
-used for the final figures.
+sees; and an 11th class, "not a digit": UNIPEN training writers' letters and symbols rendered
+the same way, plus generated doodles (digits.nondigits: smileys, shapes, scribbles, crossed-out
+and overlaid digits, two digits side by side). A writer-disjoint slice of the strokes is held
+out for validation and calibration; MNIST's 10k test set is only used for the final figures.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Mnist, Sample, read_strokes
-from .model import MODEL_DIR, build_model
+from .data import NOT_A_DIGIT, Mnist, Sample, read_strokes
+from .model import MODEL_DIR, NUM_CLASSES, build_model
 from .preprocess import preprocess_canvas
 from .render import S_MAX, S_MIN, draw, random_layout
 
 REPO = Path(__file__).resolve().parent.parent
 UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
+UNIPEN_NONDIGIT_TRAIN = REPO / "data" / "unipen-nondigit-train.jsonl.gz"
+GENERATED_PER_KIND = 800  # generated "not a digit" drawings of each digits.nondigits kind
+SPLIT_SEED = 0  # the validation writers are the same for every ensemble member (calibration)
 
 
 @dataclass
@@ -43,12 +48,13 @@ def to_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
-def render_training_strokes(samples: list[Sample], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def render_training_strokes(samples: list[Sample], copies: int, seed: int,
+                            stream: int = 7919) -> tuple[np.ndarray, np.ndarray]:
     """Each sample drawn `copies` times at a random size, place and pen width, then preprocessed.
 
     The random stream is separate from the evaluation protocol's (default_rng(i) per sample).
     """
-    rng = np.random.default_rng([seed, 7919])
+    rng = np.random.default_rng([seed, stream])
     xs, ys = [], []
     for sample in samples:
         for _ in range(copies):
@@ -60,14 +66,17 @@ def render_training_strokes(samples: list[Sample], copies: int, seed: int) -> tu
     return np.asarray(xs, np.float32).reshape(-1, 28, 28), np.asarray(ys, np.int64)
 
 
-def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, copies: int = 6,
+def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, copies: int = 8,
                       seed: int = 0, val_mnist: int = 5000, val_writer_share: float = 0.1,
-                      limit: int | None = None) -> TrainData:
-    """MNIST (+ rendered strokes when the file is there), with writer-disjoint validation.
+                      limit: int | None = None,
+                      nondigits_path: Path | None = UNIPEN_NONDIGIT_TRAIN,
+                      generated_per_kind: int = GENERATED_PER_KIND) -> TrainData:
+    """MNIST (+ rendered strokes when the file is there, + the "not a digit" class), with
+    writer-disjoint validation. The split comes from SPLIT_SEED, the renders from `seed`.
 
     `limit` keeps only that many MNIST training images (quick smoke runs).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(SPLIT_SEED)
     order = rng.permutation(len(mnist.x_train))
     val_idx, train_idx = order[:val_mnist], order[val_mnist:][:limit]
     x_train, y_train = to_float(mnist.x_train[train_idx]), mnist.y_train[train_idx].astype(np.int64)
@@ -83,11 +92,58 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
         xs_va, ys_va = render_training_strokes(va, 2, seed + 1)
         x_train, y_train = np.concatenate([x_train, xs_tr]), np.concatenate([y_train, ys_tr])
         x_val, y_val = np.concatenate([x_val, xs_va]), np.concatenate([y_val, ys_va])
-        desc.update(strokes_file=str(Path(strokes_path).relative_to(REPO) if Path(strokes_path).is_relative_to(REPO) else strokes_path),
+        desc.update(strokes_file=_shown(strokes_path),
                     strokes_train=len(xs_tr), strokes_val=len(xs_va), stroke_copies=copies,
                     strokes_val_writers=len(held))
+
+        if nondigits_path is not None and Path(nondigits_path).is_file():
+            nd_tr, nd_va = nondigit_split(read_strokes(nondigits_path)[:limit])
+            gen_tr, gen_va = generated_nondigits(samples, mnist, generated_per_kind, seed)
+            xn_tr, yn_tr = render_training_strokes(nd_tr, 1, seed, stream=4243)
+            xn_va, yn_va = render_training_strokes(nd_va, 1, seed + 1, stream=4243)
+            x_train = np.concatenate([x_train, xn_tr, gen_tr])
+            y_train = np.concatenate([y_train, yn_tr, np.full(len(gen_tr), NOT_A_DIGIT)])
+            x_val = np.concatenate([x_val, xn_va, gen_va])
+            y_val = np.concatenate([y_val, yn_va, np.full(len(gen_va), NOT_A_DIGIT)])
+            desc.update(nondigits_file=_shown(nondigits_path), nondigits_train=len(xn_tr),
+                        nondigits_val=len(xn_va), generated_train=len(gen_tr), generated_val=len(gen_va))
     return TrainData(x_train, y_train, x_val, y_val, to_float(mnist.x_test),
                      mnist.y_test.astype(np.int64), desc)
+
+
+def _shown(path: Path) -> str:
+    path = Path(path)
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
+def nondigit_split(samples: list[Sample], share: float = 0.1) -> tuple[list[Sample], list[Sample]]:
+    """Letters and symbols: (training, held-out) by writer, the same split for every member."""
+    held = _hold_out_writers(samples, np.random.default_rng([SPLIT_SEED, 4243]), share)
+    return [s for s in samples if s.writer not in held], [s for s in samples if s.writer in held]
+
+
+def generated_nondigits(digits: list[Sample], mnist: Mnist, per_kind: int,
+                        seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Generated doodles for the "not a digit" class: (training, validation) model inputs.
+
+    Each digits.nondigits kind drawn with its own random stream at a random size, place and
+    pen width; overlaid digits from MNIST's training images (the test images are what the
+    measured sets use).
+    """
+    from .nondigits import STROKE_KINDS, overlaid_digits
+
+    rng = np.random.default_rng([seed, 6007])
+    out = []
+    for kind, make in STROKE_KINDS.items():
+        for _ in range(per_kind):
+            layout = random_layout(make(rng, digits), rng, (S_MIN * 0.8, S_MAX * 1.1))
+            out.append(preprocess_canvas(draw(layout, width=rng.uniform(10, 28))))
+    for _ in range(per_kind):
+        out.append(preprocess_canvas(overlaid_digits(rng, mnist.x_train, mnist.y_train)))
+    x = np.asarray([o for o in out if o is not None], np.float32)
+    x = x[rng.permutation(len(x))]
+    n_val = len(x) // 10
+    return x[n_val:], x[:n_val]
 
 
 def _hold_out_writers(samples: list[Sample], rng: np.random.Generator, share: float) -> set[str]:
@@ -103,13 +159,13 @@ def _hold_out_writers(samples: list[Sample], rng: np.random.Generator, share: fl
     return held
 
 
-def validation_writers(samples: list[Sample], seed: int = 0, n_mnist: int = 60000,
+def validation_writers(samples: list[Sample], n_mnist: int = 60000,
                        val_writer_share: float = 0.1) -> set[str]:
     """The stroke writers `mnist_and_strokes` held out for validation (same random stream).
 
-    The shipped model never trained on them, so their samples can calibrate it (digits.calibrate).
+    No ensemble member trained on them, so their samples can calibrate it (digits.calibrate).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(SPLIT_SEED)
     rng.permutation(n_mnist)  # mnist_and_strokes draws the MNIST split first
     return _hold_out_writers(samples, rng, val_writer_share)
 
@@ -127,7 +183,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, s
     def prepare(images, labels):
         if augment:
             images = augment_batch(images)
-        return images, tf.one_hot(labels, 10) * (1 - smoothing) + smoothing / 10
+        return images, tf.one_hot(labels, NUM_CLASSES) * (1 - smoothing) + smoothing / NUM_CLASSES
 
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
