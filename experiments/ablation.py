@@ -24,7 +24,7 @@ from digits.model import MODEL_PATH, load_model
 from digits.preprocess import naive_resize, preprocess_canvas
 
 HERE = Path(__file__).resolve().parent
-DEV = HERE.parent.parent / "shared" / "data" / "unipen-dev.jsonl.gz"
+DEV = HERE.parent / "data" / "unipen-dev.jsonl.gz"
 
 
 def train_mlp(seed: int = 0):

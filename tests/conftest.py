@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
-UNIPEN_DEV = SHARED_DATA / "unipen-dev.jsonl.gz"
+UNIPEN_DEV = REPO / "data" / "unipen-dev.jsonl.gz"
+UNIPEN_NONDIGIT_DEV = REPO / "data" / "unipen-nondigit-dev.jsonl.gz"
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -32,9 +32,12 @@ def mnist():
 
 @pytest.fixture(scope="session")
 def unipen_dev() -> Path:
-    if not UNIPEN_DEV.is_file():
-        pytest.skip(f"UNIPEN dev file not found at {UNIPEN_DEV} (it lives in ../shared/data beside the repo)")
-    return UNIPEN_DEV
+    return UNIPEN_DEV  # shipped in data/: a missing file is a failure, not a skip
+
+
+@pytest.fixture(scope="session")
+def unipen_nondigit_dev() -> Path:
+    return UNIPEN_NONDIGIT_DEV
 
 
 def stroke(*points: tuple[float, float]) -> np.ndarray:
