@@ -95,7 +95,7 @@ def inprocess(calls: int) -> dict:
     from .samples import VARIANT
 
     predictor = Predictor.load()
-    serve_single_threaded()  # as digits.webapp does after loading
+    serve_single_threaded()  # as webapp.widgets does after loading
     gc.freeze()
     images = [render_sample(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]
     inputs = [preprocess_canvas(im) for im in images]

@@ -1,6 +1,6 @@
 """Baseline for the pen-up -> answer benchmark: the Draw page's layout and canvas, no model.
 
-The canvas comes from the same function the app uses (digits.webapp.digit_canvas, the same
+The canvas comes from the same function the app uses (webapp.widgets.digit_canvas, the same
 st_canvas arguments); the answer is only the ink pixel count, in the same marker element, so
 the benchmark measures both apps the same way and the difference is what the model and its
 display cost.
@@ -10,10 +10,10 @@ import sys
 
 import streamlit as st
 
-from digits.webapp import digit_canvas
+from webapp.widgets import digit_canvas
 
 # The baseline is only meaningful without TensorFlow (its objects slow every garbage collection).
-assert "tensorflow" not in sys.modules, "digits.webapp now imports TensorFlow: the baseline is not bare"
+assert "tensorflow" not in sys.modules, "webapp.widgets now imports TensorFlow: the baseline is not bare"
 
 st.set_page_config(page_title="Bare canvas", layout="wide")
 st.title("Bare canvas")

@@ -73,7 +73,7 @@ def test_clearing_the_canvas_brings_the_hint_back(app):
 def test_model_page_shows_the_report():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("app_pages/model.py").run()
+    at.switch_page("webapp/pages/model.py").run()
     assert not at.exception
     assert "MNIST test accuracy" in at.metric[0].label
     assert len(at.image) >= 3

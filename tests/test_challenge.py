@@ -92,7 +92,7 @@ def reading(predictor, digit: int) -> int:
 def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("app_pages/challenge.py").run()
+    at.switch_page("webapp/pages/challenge.py").run()
     assert not at.exception
     at.text_input(key="challenge_name").input("Ada <b>").run()
     at.button(key="challenge_start").click().run()
@@ -153,7 +153,7 @@ def test_feedback_yes_and_correction_are_stored_with_strokes_and_version(store):
     assert rows[0][2] and '"objects"' in rows[0][2] and str(raw["objects"][0]["path"][1][2]) in rows[0][2]
     assert {r[3] for r in rows} == {feedback.model_version(MODEL_PATH)}
 
-    at.switch_page("app_pages/feedback.py").run()
+    at.switch_page("webapp/pages/feedback.py").run()
     assert not at.exception
     assert at.metric[0].value == "2"
     assert any("no IP address" in c.value for c in at.caption)
@@ -168,6 +168,6 @@ def test_feedback_off_means_no_widget_and_no_database(tmp_path, monkeypatch):
     draw_on_draw_page(at, 7)
     assert prediction_shown(at) is not None
     assert not [b for b in at.button if b.label.startswith("✓ Yes")] and not at.pills
-    at.switch_page("app_pages/feedback.py").run()
+    at.switch_page("webapp/pages/feedback.py").run()
     assert any("collection is off" in i.value for i in at.info)
     assert not db.exists()

@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.kiosk import DEFAULT_IDLE_S, LARGE_CANVAS, MIN_IDLE_S, PHONE_CANVAS, canvas_size, idle_seconds, kiosk_mode
+from webapp.widgets import DEFAULT_IDLE_S, LARGE_CANVAS, MIN_IDLE_S, PHONE_CANVAS, canvas_size, idle_seconds, kiosk_mode
 from digits.render import draw
 from tests.digit_strokes import strokes_for
 from tests.test_app import APP, canvas_state, prediction_shown

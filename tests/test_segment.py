@@ -83,7 +83,7 @@ def test_four_digit_numbers_meet_the_target(predictor, unipen_dev):
 def number_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("app_pages/number.py").run()
+    at.switch_page("webapp/pages/number.py").run()
     assert not at.exception
     return at
 

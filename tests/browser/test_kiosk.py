@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bench.browser import _PROBE, CANVAS, PREDICTION, STEP_PX, Server, draw, wait_answer, wait_ready
-from digits.kiosk import LARGE_CANVAS, PHONE_CANVAS
+from webapp.widgets import LARGE_CANVAS, PHONE_CANVAS
 from tests.browser.conftest import ARTIFACTS
 from tests.digit_strokes import DIGITS
 

@@ -1,12 +1,11 @@
-"""Streamlit pieces of the Number page: the wide canvas and the reading, digit by digit."""
-
-from __future__ import annotations
+"""Number page: several digits side by side on a wide canvas, each read like a drawing on the
+Draw page; the number large, then each digit with what the model saw and its probability."""
 
 import streamlit as st
 
-from .number import NUMBER_CANVAS, NumberReading
-from .render import STROKE_WIDTH
-from .webapp import enlarge, get_calibration
+from digits.number import NUMBER_CANVAS, NumberReading, read_number
+from digits.render import STROKE_WIDTH
+from webapp.widgets import canvas_image, enlarge, get_calibration, get_predictor
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
 
@@ -47,3 +46,19 @@ def show_number(reading: NumberReading) -> None:
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
         st.warning(f"Not sure about {which}: rewrite {them} a little clearer.", icon="🤔")
+
+
+st.title("🔢 Write a number")
+st.caption("Write a few digits side by side, left to right, with a little space between them. "
+           "Undo, redo and clear are in the bar above the canvas.")
+canvas = number_canvas("number_canvas")
+
+predictor = get_predictor()
+image = canvas_image(canvas)
+reading = read_number(image, predictor) if predictor is not None and image is not None else None
+if predictor is None:
+    pass  # get_predictor already explained what to do
+elif reading is None or not reading.digits:
+    st.info("Write a number on the black strip: it is read when you lift the pen.", icon="👆")
+else:
+    show_number(reading)

@@ -1,21 +1,30 @@
-"""Streamlit pieces shared by the pages: the cached model and the result display."""
+"""What several pages share: the cached model and calibration, the canvas, the answer (digit,
+probability, chart, 28x28 preview), the explanation expander, the feedback widget, and the
+kiosk settings app.py reads. Each page itself is whole in webapp/pages/<page>.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import gc
+import hashlib
 import os
+import sqlite3
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .explain import activation_grid, explain, saliency_overlay
-from .inference import serve_single_threaded
-from .model import MODEL_PATH, ModelError, Prediction, Predictor
-from .reject import Calibration, Decision, load_for_model
-from .render import CANVAS, STROKE_WIDTH
+from digits import feedback
+from digits.explain import activation_grid, explain, saliency_overlay
+from digits.inference import serve_single_threaded
+from digits.model import MODEL_PATH, ModelError, Prediction, Predictor
+from digits.reject import Calibration, Decision, load_for_model
+from digits.render import CANVAS, STROKE_WIDTH
+
+# --------------------------------------------------------------------------- the model
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -52,6 +61,9 @@ def get_calibration() -> Calibration | None:
     return _load_calibration(model_path())
 
 
+# --------------------------------------------------------------------------- the canvas
+
+
 def canvas_image(canvas) -> np.ndarray | None:
     """The canvas picture, or None (with a note) if the browser sent something unreadable."""
     try:
@@ -59,6 +71,27 @@ def canvas_image(canvas) -> np.ndarray | None:
     except Exception:  # a damaged or hand-crafted payload must not take the page down
         st.warning("That drawing could not be read. Clear the canvas and draw again.", icon="⚠️")
         return None
+
+
+def digit_canvas(key: str, size: int = CANVAS):
+    """The drawing square (white ink on black) every page uses; the pen scales with the square,
+    so a digit drawn on a bigger canvas reaches the model looking the same."""
+    # Imported here: the component registers itself on import, which needs Streamlit running.
+    from streamlit_drawable_canvas import st_canvas
+
+    return st_canvas(
+        stroke_width=max(1, round(STROKE_WIDTH * size / CANVAS)),
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=size,
+        height=size,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=key,
+    )
+
+
+# --------------------------------------------------------------------------- the answer
 
 
 def probability_chart(probabilities: np.ndarray, height: int = 220) -> tuple[pd.DataFrame, dict]:
@@ -152,19 +185,90 @@ def show_explanation(image28: np.ndarray) -> None:
                          "(bright: the filter fires there)")
 
 
-def digit_canvas(key: str, size: int = CANVAS):
-    """The drawing square (white ink on black) every page uses; the pen scales with the square,
-    so a digit drawn on a bigger canvas reaches the model looking the same."""
-    # Imported here: the component registers itself on import, which needs Streamlit running.
-    from streamlit_drawable_canvas import st_canvas
+# --------------------------------------------------------------------------- feedback
 
-    return st_canvas(
-        stroke_width=max(1, round(STROKE_WIDTH * size / CANVAS)),
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=size,
-        height=size,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=key,
-    )
+PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the right digit are kept, "
+           "with the date and the model version: no IP address, no name, no cookie, nothing about you.")
+
+
+def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict | None, sure: bool = True) -> None:
+    """Under a prediction: "Yes" or the right digit, stored once per drawing (storage and
+    settings: digits.feedback). When the model was not sure there is nothing to say yes to:
+    only "which digit is it?"."""
+    if not feedback.enabled():
+        return
+    drawing = hashlib.sha1(np.asarray(image28, np.float32).tobytes()).hexdigest()[:16]
+    state = st.session_state
+    with st.container(key="feedback", border=True):
+        done = state.get("feedback_done")
+        if done and done[0] == drawing:
+            st.success(f"Thank you! Saved as a **{done[1]}**.", icon="🙏")
+            return
+        if state.get("feedback_error"):
+            st.warning(state.pop("feedback_error"), icon="⚠️")
+        args = (drawing, prediction.digit, image28, strokes)
+        if sure:
+            st.button(f"✓ Yes, it's a {prediction.digit}", key=f"feedback_yes_{drawing}",
+                      on_click=_save_feedback, args=(*args, prediction.digit))
+        st.pills("No, it's a…" if sure else "If it is a digit, which one?", options=list(range(10)),
+                 key=f"feedback_pick_{drawing}", on_change=_save_feedback_pick, args=args)
+        st.caption(f"Your answer helps train the next model. {PRIVACY}")
+
+
+def _save_feedback_pick(drawing: str, predicted: int, image28: np.ndarray, strokes: dict | None) -> None:
+    label = st.session_state.get(f"feedback_pick_{drawing}")
+    if label is not None:
+        _save_feedback(drawing, predicted, image28, strokes, label)
+
+
+def _save_feedback(drawing: str, predicted: int, image28: np.ndarray, strokes: dict | None, label: int) -> None:
+    try:
+        feedback.record(image28, predicted, label, feedback.model_version(model_path()), strokes)
+    except (OSError, sqlite3.Error) as exc:  # a full disk or a stuck lock must not break the page
+        st.session_state.feedback_error = f"Sorry, your answer could not be saved ({exc})."
+        return
+    st.session_state.feedback_done = (drawing, int(label))
+
+
+# --------------------------------------------------------------------------- kiosk settings
+# Pure functions (no Streamlit calls): app.py picks the kiosk page with kiosk_mode, the kiosk
+# page (webapp/pages/kiosk.py) sizes its canvas and idle watch with the rest.
+# Turned on by the operator with DIGITS_KIOSK=1 (every session), or per device with the URL
+# `?kiosk=1` (Streamlit's config.toml has no room for app settings, hence environment variables).
+
+DEFAULT_IDLE_S = 60.0
+MIN_IDLE_S = 3.0  # shorter would wipe a drawing while the visitor still reads the answer
+PHONE_CANVAS = 320  # fits a 360 px wide phone in portrait with the kiosk's small margins
+LARGE_CANVAS = 560  # tablets (portrait 600-1024 px wide) and kiosk screens
+
+
+def kiosk_mode(query_params: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> bool:
+    """On when the operator set DIGITS_KIOSK=1, or the URL asks with ?kiosk=1."""
+    return _truthy(environ.get("DIGITS_KIOSK")) or _truthy(query_params.get("kiosk"))
+
+
+def idle_seconds(query_params: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds without a new stroke before the canvas clears: ?idle=, else DIGITS_KIOSK_IDLE,
+    else 60; never below MIN_IDLE_S; an unreadable value falls back to the next source."""
+    for raw in (query_params.get("idle"), environ.get("DIGITS_KIOSK_IDLE")):
+        try:
+            return max(MIN_IDLE_S, float(raw))
+        except (TypeError, ValueError):
+            continue
+    return DEFAULT_IDLE_S
+
+
+def canvas_size(user_agent: str) -> int:
+    """Phones (the "Mobi" token mobile browsers send; iPads send it too, or a desktop UA) get a
+    canvas that fits their width, tablets and screens a big one. Streamlit cannot see the
+    viewport, only the request."""
+    ua = user_agent or ""
+    return PHONE_CANVAS if "Mobi" in ua and "iPad" not in ua else LARGE_CANVAS
+
+
+def is_idle(last_activity: float, now: float, idle_s: float) -> bool:
+    return now - last_activity >= idle_s
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from digits.feedback_ui import feedback_widget
 from digits.preprocess import preprocess_canvas
-from digits.webapp import canvas_image, digit_canvas, get_predictor, show_explanation, show_prediction
+from webapp.widgets import (canvas_image, digit_canvas, feedback_widget, get_predictor, show_explanation,
+                            show_prediction)
 
 
 @st.fragment

@@ -1,6 +1,5 @@
-"""Streamlit side of the challenge (rules in digits.challenge): start, ten rounds, the result."""
-
-from __future__ import annotations
+"""Challenge page: "Draw a 7", ten rounds judged by the model, score and time, and today's
+leaderboard. The rules and the scores are in digits.challenge (no Streamlit there)."""
 
 import secrets
 import sqlite3
@@ -9,31 +8,17 @@ import time
 import pandas as pd
 import streamlit as st
 
-from . import feedback
-from .challenge import NAME_MAX, Game, leaderboard, save_score
-from .model import Predictor
-from .preprocess import preprocess_canvas
-from .webapp import canvas_image, digit_canvas, get_predictor, model_path
+from digits import feedback
+from digits.challenge import NAME_MAX, Game, leaderboard, save_score
+from digits.model import Predictor
+from digits.preprocess import preprocess_canvas
+from webapp.widgets import canvas_image, digit_canvas, get_predictor, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
          "and the clock breaks ties.")
 
 
-def challenge_page() -> None:
-    st.title("🎯 Challenge")
-    predictor = get_predictor()
-    if predictor is None:
-        return  # get_predictor already explained what to do
-    game: Game | None = st.session_state.get("challenge")
-    if game is None:
-        _start()
-    elif game.done:
-        _finish(game)
-    else:
-        _round(game, predictor)
-
-
-def _start() -> None:
+def start() -> None:
     st.write(RULES)
     st.text_input("Your name for today's leaderboard (optional)", max_chars=NAME_MAX,
                   key="challenge_name", placeholder="anonymous")
@@ -44,10 +29,10 @@ def _start() -> None:
         # Widget state is dropped once the text box is off the page: keep the name apart.
         st.session_state.challenge_player = st.session_state.get("challenge_name")
         st.rerun()
-    _show_leaderboard()
+    show_leaderboard()
 
 
-def _round(game: Game, predictor: Predictor) -> None:
+def play_round(game: Game, predictor: Predictor) -> None:
     if game.played:
         last = game.played[-1]
         verdict = st.success if last.right else st.error
@@ -63,7 +48,7 @@ def _round(game: Game, predictor: Predictor) -> None:
         st.rerun()
 
 
-def _finish(game: Game) -> None:
+def finish(game: Game) -> None:
     state = st.session_state
     if state.get("challenge_saved") is None:  # once per game, however often the page reruns
         try:
@@ -82,10 +67,10 @@ def _finish(game: Game) -> None:
     if st.button("Play again", type="primary", key="challenge_again"):
         state.challenge = None
         st.rerun()
-    _show_leaderboard(highlight=state.challenge_saved)
+    show_leaderboard(highlight=state.challenge_saved)
 
 
-def _show_leaderboard(highlight: int | None = None) -> None:
+def show_leaderboard(highlight: int | None = None) -> None:
     st.subheader("Today's leaderboard")
     try:
         rows = leaderboard()
@@ -101,3 +86,16 @@ def _show_leaderboard(highlight: int | None = None) -> None:
         "score": [f"{r['score']} / {r['rounds']}" for r in rows],
         "seconds": [r["seconds"] for r in rows],
     }), hide_index=True)
+
+
+st.title("🎯 Challenge")
+predictor = get_predictor()
+if predictor is None:
+    st.stop()  # get_predictor already explained what to do
+game: Game | None = st.session_state.get("challenge")
+if game is None:
+    start()
+elif game.done:
+    finish(game)
+else:
+    play_round(game, predictor)

@@ -1,0 +1,81 @@
+"""Kiosk page: one big canvas and the answer, no menus, and a fresh start for the next visitor.
+
+app.py shows only this page when the operator set DIGITS_KIOSK=1 (every session) or the URL
+asks with `?kiosk=1` (one device). The canvas clears itself DIGITS_KIOSK_IDLE seconds (default
+60) after the last drawing; a device can set its own with `?kiosk=1&idle=30`. The settings are
+pure functions in webapp/widgets.py.
+"""
+
+import hashlib
+import time
+
+import streamlit as st
+
+from digits.preprocess import preprocess_canvas
+from webapp.widgets import canvas_image, canvas_size, digit_canvas, get_predictor, idle_seconds, is_idle, show_prediction
+
+# Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
+# toolbar and decoration, use the whole screen, and make the answer big enough to read from afar.
+KIOSK_CSS = """
+<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], #MainMenu, footer
+  { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0.75rem 0.5rem 1rem !important; max-width: none !important; }
+.st-key-kiosk [data-testid="prediction"] { font-size: 9rem !important; }
+/* the answer wraps under the canvas rather than shrink beside it (phones, tablets in portrait) */
+.st-key-kiosk_answer { min-width: min(100%, 360px); }
+/* no rubber-band scrolling or pull-to-refresh while a finger draws */
+html, body { overscroll-behavior: none; }
+</style>
+"""
+
+
+@st.fragment
+def draw_and_read(size: int) -> None:
+    """Canvas and answer. A fragment: a drawing reruns only this, not the page's style sheet and
+    the idle watch (the Draw page does the same, see README "Performance")."""
+    state = st.session_state
+    # A wrapping row: side by side on a wide screen, the answer under the canvas in portrait.
+    with st.container(key="kiosk", horizontal=True, gap="large"):
+        with st.container(width=size + 4):
+            canvas = digit_canvas(f"kiosk_canvas_{state.kiosk_generation}", size)
+        with st.container(key="kiosk_answer", width="stretch"):
+            image28 = preprocess_canvas(canvas_image(canvas))
+            note_activity(image28)
+            predictor = get_predictor()
+            if predictor is None:
+                pass  # get_predictor already explained what to do
+            elif image28 is None:
+                st.info("Draw a digit, 0–9, in the black square.", icon="✏️")
+            else:
+                show_prediction(predictor.predict(image28), image28)
+
+
+def note_activity(image28) -> None:
+    """A changed drawing is a sign of life: remember when it happened."""
+    signature = None if image28 is None else hashlib.sha1(image28.tobytes()).hexdigest()
+    if signature != st.session_state.get("kiosk_signature"):
+        st.session_state.kiosk_signature = signature
+        st.session_state.kiosk_activity = time.time()
+
+
+def idle_watch(idle_s: float) -> None:
+    """Nobody drew for idle_s seconds: hand the next visitor a blank canvas."""
+    state = st.session_state
+    if state.get("kiosk_signature") and is_idle(state.kiosk_activity, time.time(), idle_s):
+        state.kiosk_generation += 1
+        state.kiosk_signature = None
+        state.kiosk_activity = time.time()
+        st.rerun()  # the whole page: the canvas comes back under its new, empty key
+
+
+state = st.session_state
+state.setdefault("kiosk_generation", 0)  # part of the canvas key: a new key = a blank canvas
+state.setdefault("kiosk_activity", time.time())
+st.markdown(KIOSK_CSS, unsafe_allow_html=True)
+draw_and_read(canvas_size(st.context.headers.get("User-Agent", "")))
+
+idle = idle_seconds(st.query_params)
+# Check a few times per idle period: the reset comes at most idle/4 (<= 5 s) late.
+st.fragment(run_every=min(5.0, idle / 4))(idle_watch)(idle)
