@@ -32,8 +32,11 @@ train: $(VENV)/.train-deps mnist
 
 evaluate: $(VENV)/.train-deps mnist
 	$(PY) -m digits evaluate --mnist
-	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant random
-	$(PY) -m digits evaluate --strokes ../shared/data/unipen-dev.jsonl.gz --variant easy
+	$(PY) -m digits evaluate --strokes --variant random
+	$(PY) -m digits evaluate --strokes --variant easy
+	$(PY) -m digits evaluate --nondigits --variant random
+	$(PY) -m digits evaluate --nondigits --variant easy
+	$(PY) -m digits evaluate --generated
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)

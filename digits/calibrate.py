@@ -1,16 +1,18 @@
-"""`python -m digits calibrate`: fit the "not sure" rule and write model/calibration.json.
+"""`python -m digits calibrate`: fit the answer rules and write model/calibration.json.
 
-Protocol (nothing here is fitted on UNIPEN dev):
-1. Calibration digits: the UNIPEN-train writers the shipped model held out for validation
-   (digits.training.validation_writers), each sample replayed REPLAYS times through the canvas
-   protocol (random size and place) and preprocessed like the app.
-2. Temperature: the T that minimises their negative log-likelihood.
-3. For each confidence score (max probability, margin, negative entropy): the threshold that
-   rejects CAL_REJECT of those digits. CAL_REJECT is half the 1 % budget, leaving room for new
-   writers being less tidy than the calibration ones.
-4. The score kept is the one that rejects the most generated non-digits of a tuning set (seed 1).
-5. Reported: the rejection of UNIPEN dev digits (random replay) and of a separate non-digit
-   set (seed 0), per kind.
+Protocol (nothing here is fitted on the dev files):
+1. Calibration drawings: the UNIPEN-train writers every ensemble member held out for validation
+   (digits.training.validation_writers), each digit replayed REPLAYS times through the canvas
+   protocol (random size and place) and preprocessed like the app; the held-out writers' letters
+   and symbols (digits.training.nondigit_split), and a tuning set of generated doodles (seed 1).
+2. Temperature: the T that minimises their negative log-likelihood (11 classes).
+3. For each confidence score (max probability, margin, negative entropy) and each share of the
+   budget given to "not sure": the two thresholds that together reject CAL_REJECT of the
+   calibration digits. CAL_REJECT is half the 1 % budget, leaving room for new writers being
+   less tidy than the calibration ones.
+4. Kept: the pair that rejects the most calibration non-digits (real and generated, half each).
+5. Reported, never used to choose: UNIPEN dev digits (random replay), UNIPEN dev non-digits, and
+   a separate generated set (seed 0), per kind.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Sample, load_mnist, read_strokes
+from .data import NOT_A_DIGIT, DataError, Sample, load_mnist, read_strokes
+from .inference import file_sha256
 from .model import MODEL_PATH, Predictor
 from .nondigits import nondigit_inputs
 from .preprocess import preprocess_canvas
-from .reject import (SCORES, Calibration, apply_temperature, choose_threshold, confidence,
-                     expected_calibration_error, file_sha256, fit_temperature, nll, rejection_rate)
+from .reject import (NOT_DIGIT, SCORES, UNSURE, Calibration, apply_temperature, choose_threshold,
+                     confidence, expected_calibration_error, fit_temperature, nll)
 from .render import render_sample
-from .training import REPO, UNIPEN_TRAIN, validation_writers
+from .training import REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, nondigit_split, validation_writers
 
-DEV_PATH = REPO.parent / "shared" / "data" / "unipen-dev.jsonl.gz"
+DEV_PATH = REPO / "data" / "unipen-dev.jsonl.gz"
+NONDIGIT_DEV_PATH = REPO / "data" / "unipen-nondigit-dev.jsonl.gz"
 REPLAYS = 3
 CAL_REJECT = 0.005
+UNSURE_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # of CAL_REJECT, tried for the "not sure" rule
 N_PER_KIND = 100
 TUNE_SEED, REPORT_SEED = 1, 0
 DIGIT_BUDGET = 0.01  # the product target: at most 1 % of real digits answered "not sure"
@@ -41,7 +46,9 @@ DIGIT_BUDGET = 0.01  # the product target: at most 1 % of real digits answered "
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, default=MODEL_PATH)
     p.add_argument("--dev", type=Path, default=DEV_PATH,
-                   help="UNIPEN dev stroke file, only measured (default ../shared/data/unipen-dev.jsonl.gz)")
+                   help="UNIPEN dev digits, only measured (default data/unipen-dev.jsonl.gz)")
+    p.add_argument("--nondigits-dev", type=Path, default=NONDIGIT_DEV_PATH,
+                   help="UNIPEN dev non-digits, only measured (default data/unipen-nondigit-dev.jsonl.gz)")
     p.add_argument("--out", type=Path, default=None,
                    help="where to write the calibration (default: calibration.json beside the model)")
     p.add_argument("--reject-rate", type=float, default=CAL_REJECT,
@@ -49,16 +56,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    held = held_out_samples(args.model)  # first: a wrong split is refused before any work
-    predictor = Predictor.load(args.model)
-    cal, figures = measure(predictor, args.model, held, args.dev if args.dev.is_file() else None,
-                           args.reject_rate)
-    out = args.out or Path(args.model).with_name("calibration.json")
+    calibrate_model(args.model, args.out, args.dev, args.nondigits_dev, args.reject_rate)
+    return 0
+
+
+def calibrate_model(model: Path = MODEL_PATH, out: Path | None = None, dev: Path = DEV_PATH,
+                    nondigits_dev: Path = NONDIGIT_DEV_PATH, reject_rate: float = CAL_REJECT) -> Calibration:
+    """Measure, write calibration.json beside the model (or to `out`) and print the figures."""
+    held = held_out_samples(model)  # first: a wrong split is refused before any work
+    predictor = Predictor.load(model)
+    cal, figures = measure(predictor, model, held, dev if dev.is_file() else None,
+                           nondigits_dev if nondigits_dev.is_file() else None, reject_rate)
+    out = out or Path(model).with_name("calibration.json")
     cal.save(out)
     print(format_figures(figures))
     print(f"wrote {out}")
-    print(json.dumps(summary(figures)))
-    return 0
+    print(json.dumps(summary(figures)), flush=True)
+    return cal
 
 
 def held_out_samples(model_path: Path) -> list[Sample]:
@@ -80,105 +94,130 @@ def held_out_samples(model_path: Path) -> list[Sample]:
     return held
 
 
-def held_out_digits(held: list[Sample], replays: int = REPLAYS) -> tuple[np.ndarray, np.ndarray]:
-    """Each held-out sample replayed `replays` times (the layout differs per replay)."""
+def replays(samples: list[Sample], n: int = REPLAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample replayed `n` times (the layout differs per replay), preprocessed like the app."""
     xs, ys = [], []
-    for r in range(replays):
-        for i, s in enumerate(held):
-            xs.append(preprocess_canvas(render_sample(s.strokes, 100_000 * (r + 1) + i, "random")))
-            ys.append(s.label)
+    for r in range(n):
+        for i, s in enumerate(samples):
+            x = preprocess_canvas(render_sample(s.strokes, 100_000 * (r + 1) + i, "random"))
+            if x is not None:
+                xs.append(x)
+                ys.append(s.label)
     return np.stack(xs), np.asarray(ys)
 
 
-def dev_digits(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    from .evaluate import replay_inputs
+def thresholds(p_digits: np.ndarray, score: str, unsure_share: float, rate: float) -> tuple[float, float]:
+    """("not sure" threshold, "not a digit" threshold) rejecting at most `rate` of these
+    calibrated digit probabilities, `unsure_share` of it by the "not sure" rule."""
+    conf = confidence(p_digits, score)
+    t_unsure = choose_threshold(conf, rate * unsure_share)
+    allowed = int(np.floor(rate * len(conf) + 1e-9)) - int((conf < t_unsure).sum())
+    p_nd = np.sort(p_digits[conf >= t_unsure, NOT_A_DIGIT])[::-1]
+    # "not a digit" from t_nd up: just above the (allowed+1)-th highest, so at most `allowed` go.
+    t_nd = float(np.nextafter(p_nd[allowed], np.inf)) if allowed < len(p_nd) else 0.0
+    return t_unsure, t_nd
 
-    return replay_inputs(path, "random")
+
+def rejected(cal: Calibration, probs: np.ndarray) -> float:
+    return float((cal.verdicts(probs) != "digit").mean()) if len(probs) else 0.0
 
 
 def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Path | None,
-            reject_rate: float = CAL_REJECT) -> tuple[Calibration, dict]:
-    x_cal, y_cal = held_out_digits(held)
-    raw_cal = predictor.probabilities(x_cal)
+            nondigits_dev: Path | None, reject_rate: float = CAL_REJECT) -> tuple[Calibration, dict]:
+    from .evaluate import replay_inputs
+
+    x_d, y_d = replays(held)
+    _, nd_held = nondigit_split(read_strokes(UNIPEN_NONDIGIT_TRAIN))
+    x_n, y_n = replays(nd_held, 1)
+    samples, mnist = read_strokes(UNIPEN_TRAIN), load_mnist(verbose=False)
+    gen = {name: nondigit_inputs(N_PER_KIND, seed, samples, mnist)
+           for name, seed in (("tune", TUNE_SEED), ("report", REPORT_SEED))}
+
+    raw_d, raw_n = predictor.probabilities(x_d), predictor.probabilities(x_n)
+    raw_cal, y_cal = np.concatenate([raw_d, raw_n]), np.concatenate([y_d, y_n])
     t = fit_temperature(raw_cal, y_cal)
     p_cal = apply_temperature(raw_cal, t)
     fig: dict = {
-        "calibration_digits": len(y_cal), "temperature": round(t, 4),
+        "calibration_digits": len(y_d), "calibration_nondigits": len(y_n), "temperature": round(t, 4),
         "nll": [round(nll(raw_cal, y_cal), 4), round(nll(p_cal, y_cal), 4)],
         "ece": [round(expected_calibration_error(raw_cal, y_cal), 4),
                 round(expected_calibration_error(p_cal, y_cal), 4)],
         "calibration_reject_rate": reject_rate,
     }
+    raw_gen = {name: {k: predictor.probabilities(x) for k, x in sets.items()} for name, sets in gen.items()}
 
-    samples, mnist = read_strokes(UNIPEN_TRAIN), load_mnist(verbose=False)
-    nd = {name: nondigit_inputs(N_PER_KIND, seed, samples, mnist)
-          for name, seed in (("tune", TUNE_SEED), ("report", REPORT_SEED))}
-    nd_probs = {name: {k: apply_temperature(predictor.probabilities(x), t) for k, x in sets.items()}
-                for name, sets in nd.items()}
+    def nondigit_objective(cal: Calibration) -> float:
+        generated = np.mean([rejected(cal, p) for p in raw_gen["tune"].values()])
+        return 0.5 * rejected(cal, raw_n) + 0.5 * float(generated)
+
+    p_d = apply_temperature(raw_d, t)
+    candidates = []
+    for score in SCORES:
+        for share in UNSURE_SHARES:
+            t_unsure, t_nd = thresholds(p_d, score, share, reject_rate)
+            cal = Calibration(round(t, 6), score, t_unsure, t_nd, file_sha256(model_path))
+            candidates.append((nondigit_objective(cal), score, share, cal))
+    fig["candidates"] = [{"score": sc, "unsure_share": sh, "nondigits_rejected": round(obj, 4),
+                          "threshold": c.threshold, "nondigit_threshold": c.nondigit_threshold}
+                         for obj, sc, sh, c in candidates]
+    best = max(candidates, key=lambda c: c[0])
+    cal = best[3]
+    fig["chosen"] = {"score": best[1], "unsure_share": best[2], "nondigits_rejected_calibration": round(best[0], 4),
+                     "calibration_digits_rejected": round(rejected(cal, raw_d), 4),
+                     "calibration_nondigits_rejected": round(rejected(cal, raw_n), 4)}
+    fig["generated"] = {k: round(rejected(cal, p), 4) for k, p in raw_gen["report"].items()}
+    fig["generated_overall"] = round(float(np.mean(list(fig["generated"].values()))), 4)
     if dev is not None:
-        x_dev, y_dev = dev_digits(dev)
-        p_dev = apply_temperature(predictor.probabilities(x_dev), t)
-
-    fig["scores"] = {}
-    for kind in SCORES:
-        thr = choose_threshold(confidence(p_cal, kind), reject_rate)
-        row = {"threshold": thr}
-        for name, per_kind in nd_probs.items():
-            rates = {k: rejection_rate(confidence(p, kind), thr) for k, p in per_kind.items()}
-            row[f"nondigits_{name}"] = {k: round(v, 4) for k, v in rates.items()}
-            row[f"nondigits_{name}_overall"] = round(float(np.mean(list(rates.values()))), 4)
-        if dev is not None:
-            sc = confidence(p_dev, kind)
-            right = p_dev.argmax(axis=1) == y_dev
-            row["dev_rejected"] = round(rejection_rate(sc, thr), 4)
-            row["dev_accuracy_accepted"] = round(float(right[sc >= thr].mean()), 4)
-            row["dev_errors_rejected"] = round(float((sc[~right] < thr).mean()), 4) if (~right).any() else None
-        fig["scores"][kind] = row
-
-    best = max(SCORES, key=lambda k: fig["scores"][k]["nondigits_tune_overall"])
-    fig["chosen"] = best
-    if dev is not None:
-        fig["dev"] = {"n": len(y_dev), "accuracy": round(float((p_dev.argmax(axis=1) == y_dev).mean()), 4)}
-    cal = Calibration(round(t, 6), best, fig["scores"][best]["threshold"], file_sha256(model_path), fig)
+        x_dev, y_dev = replay_inputs(dev, "random")
+        raw_dev = predictor.probabilities(x_dev)
+        verdicts = cal.verdicts(raw_dev)
+        right = raw_dev[:, :10].argmax(axis=1) == y_dev
+        answered = verdicts == "digit"
+        fig["dev"] = {"n": len(y_dev), "accuracy": round(float(right.mean()), 4),
+                      "rejected": round(float((~answered).mean()), 4),
+                      "not_a_digit": round(float((verdicts == NOT_DIGIT).mean()), 4),
+                      "not_sure": round(float((verdicts == UNSURE).mean()), 4),
+                      "accuracy_answered": round(float(right[answered].mean()), 4),
+                      "errors_rejected": round(float((~answered[~right]).mean()), 4) if (~right).any() else None}
+    if nondigits_dev is not None:
+        x_nd, _ = replay_inputs(nondigits_dev, "random")
+        fig["nondigits_dev"] = {"n": len(x_nd), "rejected": round(rejected(cal, predictor.probabilities(x_nd)), 4)}
+    fig.update(threshold=cal.threshold, nondigit_threshold=cal.nondigit_threshold)
+    cal = Calibration(cal.temperature, cal.score, cal.threshold, cal.nondigit_threshold, cal.model_sha256, fig)
     return cal, fig
 
 
 def summary(fig: dict) -> dict:
     """The headline figures as one JSON line (what tests and scripts read)."""
-    row = fig["scores"][fig["chosen"]]
-    return {"temperature": fig["temperature"], "score": fig["chosen"], "threshold": row["threshold"],
-            "dev_rejected": row.get("dev_rejected"), "nondigits_rejected": row["nondigits_report"],
-            "nondigits_rejected_overall": row["nondigits_report_overall"]}
+    return {"temperature": fig["temperature"], **{k: fig["chosen"][k] for k in ("score", "unsure_share")},
+            "dev_rejected": fig.get("dev", {}).get("rejected"),
+            "nondigits_dev_rejected": fig.get("nondigits_dev", {}).get("rejected"),
+            "generated_rejected": fig["generated"], "generated_rejected_overall": fig["generated_overall"]}
 
 
 def format_figures(fig: dict) -> str:
-    n = fig["calibration_digits"]
+    ch = fig["chosen"]
     lines = [
-        f"Calibration digits: {n} replays of the UNIPEN-train writers held out from training.",
+        f"Calibration: {fig['calibration_digits']} replays of the digits and {fig['calibration_nondigits']} "
+        "of the letters and symbols of the UNIPEN-train writers held out from training.",
         f"Temperature T = {fig['temperature']:.3f}: NLL {fig['nll'][0]:.4f} -> {fig['nll'][1]:.4f}, "
         f"ECE {fig['ece'][0]:.2%} -> {fig['ece'][1]:.2%}",
-        f"Thresholds reject {fig['calibration_reject_rate']:.1%} of the calibration digits.",
+        f"Rules chosen: score {ch['score']}, {ch['unsure_share']:.0%} of the {fig['calibration_reject_rate']:.1%} "
+        f"budget to 'not sure' (below {fig['threshold']:.3f}), 'not a digit' from "
+        f"p >= {fig['nondigit_threshold']:.3f}; calibration digits rejected {ch['calibration_digits_rejected']:.2%}, "
+        f"calibration non-digits rejected {ch['calibration_nondigits_rejected']:.1%}.",
         "",
-        f"  {'score':<12}{'threshold':>10}{'non-digits rejected':>21}{'(report set)':>14}"
-        f"{'dev digits rejected':>21}{'dev acc. kept':>15}",
-        f"  {'':<12}{'':>10}{'(tuning set)':>21}",
+        f"Generated non-digits rejected (report set, seed {REPORT_SEED}, {N_PER_KIND} per kind):",
     ]
-    for kind, row in fig["scores"].items():
-        dev = (f"{row['dev_rejected']:>21.2%}{row['dev_accuracy_accepted']:>15.2%}"
-               if "dev_rejected" in row else f"{'-':>21}{'-':>15}")
-        mark = "  <- chosen" if kind == fig["chosen"] else ""
-        lines.append(f"  {kind:<12}{row['threshold']:>10.4f}{row['nondigits_tune_overall']:>21.1%}"
-                     f"{row['nondigits_report_overall']:>14.1%}{dev}{mark}")
-    row = fig["scores"][fig["chosen"]]
-    lines += ["", f"Non-digits rejected with {fig['chosen']} (report set, {N_PER_KIND} per kind):"]
-    lines += [f"  {k:<16}{v:>7.1%}" for k, v in row["nondigits_report"].items()]
-    lines.append(f"  {'overall':<16}{row['nondigits_report_overall']:>7.1%}")
+    lines += [f"  {k:<16}{v:>7.1%}" for k, v in fig["generated"].items()]
+    lines.append(f"  {'overall':<16}{fig['generated_overall']:>7.1%}")
     if "dev" in fig:
-        verdict = "meets" if row["dev_rejected"] <= DIGIT_BUDGET else "MISSES"
-        lines += ["", f"UNIPEN dev ({fig['dev']['n']} digits, random replay): {row['dev_rejected']:.2%} "
-                      f"answered 'not sure' ({verdict} the {DIGIT_BUDGET:.0%} budget); accuracy "
-                      f"{fig['dev']['accuracy']:.2%} overall, {row['dev_accuracy_accepted']:.2%} on the "
-                      f"answered ones; {row['dev_errors_rejected']:.0%} of its errors are caught."]
-    else:
-        lines += ["", "UNIPEN dev not found: its rejection rate was not measured."]
+        d = fig["dev"]
+        verdict = "meets" if d["rejected"] <= DIGIT_BUDGET else "MISSES"
+        lines += ["", f"UNIPEN dev ({d['n']} digits, random replay): {d['rejected']:.2%} rejected "
+                      f"({d['not_a_digit']:.2%} 'not a digit', {d['not_sure']:.2%} 'not sure'; {verdict} the "
+                      f"{DIGIT_BUDGET:.0%} budget); accuracy {d['accuracy']:.2%} overall, "
+                      f"{d['accuracy_answered']:.2%} on the answered ones."]
+    if "nondigits_dev" in fig:
+        lines.append(f"UNIPEN dev non-digits ({fig['nondigits_dev']['n']}): {fig['nondigits_dev']['rejected']:.1%} rejected.")
     return "\n".join(lines)

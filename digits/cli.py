@@ -14,6 +14,8 @@ from .data import DataError
 from .model import MODEL_DIR, MODEL_PATH, ModelError
 
 EXIT_BAD_INPUT = 2
+DEV_DIGITS = MODEL_DIR.parent / "data" / "unipen-dev.jsonl.gz"
+DEV_NONDIGITS = MODEL_DIR.parent / "data" / "unipen-nondigit-dev.jsonl.gz"
 
 
 def _fail(message: str) -> int:
@@ -25,9 +27,14 @@ def _fail(message: str) -> int:
 
 
 def train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="train.py", description="Train the digit CNN and write model/ and its report.")
+    p = argparse.ArgumentParser(prog="train.py", description=(
+        "Train the ensemble of digit CNNs, export it to ONNX (what the app serves), and write "
+        "its report and calibration to model/."))
+    p.add_argument("--members", type=int, default=3, help="CNNs in the ensemble (default 3, as shipped)")
     p.add_argument("--epochs", type=int, default=15, help="passes over the training data (default 15, as shipped)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the first member, the others take the next ones; the same seeds give "
+                        "the same models (default 0)")
     p.add_argument("--out", type=Path, default=MODEL_DIR, help="output folder (default model/)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--no-strokes", action="store_true",
@@ -41,6 +48,9 @@ def train_parser() -> argparse.ArgumentParser:
                         "80/20 split; the 20 %% is the validation and report test set)")
     p.add_argument("--extra-data", type=Path, metavar="DB", default=None,
                    help="also train on the confirmed drawings in this feedback database")
+    p.add_argument("--finish-only", action="store_true",
+                   help="train nothing: export, report and calibrate the members already in "
+                        "OUT/members (e.g. members trained one per machine)")
     return p
 
 
@@ -48,9 +58,11 @@ def train_main(argv: list[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
     if args.epochs < 1:
         return _fail("--epochs must be at least 1")
+    if args.members < 1:
+        return _fail("--members must be at least 1")
     try:
         from .data import load_mnist
-        from .training import UNIPEN_TRAIN, mnist_and_strokes, train
+        from .training import UNIPEN_TRAIN, finish, mnist_and_strokes, train
 
         if args.kaggle_csv is not None:
             from .kaggle import kaggle_train_data
@@ -63,11 +75,18 @@ def train_main(argv: list[str] | None = None) -> int:
             _add_feedback(data, args.extra_data)
         print(f"Training on {len(data.x_train)} images, validating on {len(data.x_val)}, "
               f"testing on {len(data.x_test)}.", flush=True)
-        report = train(data, epochs=args.epochs, seed=args.seed, out_dir=args.out, batch_size=args.batch_size)
-    except (DataError, OSError) as exc:
+        # Calibration needs the held-out writers of the full default split.
+        calibrate = args.kaggle_csv is None and args.limit is None and not args.no_strokes
+        if args.finish_only:
+            report = finish(data, args.out, calibrate)
+        else:
+            report = train(data, members=args.members, epochs=args.epochs, seed=args.seed,
+                           out_dir=args.out, batch_size=args.batch_size, calibrate=calibrate)
+    except (DataError, ModelError, OSError) as exc:
         return _fail(str(exc))
-    t = report["training"]["seconds"]
-    print(f"Test accuracy {report['test_accuracy']:.2%} after {t / 60:.1f} min; wrote {args.out}/")
+    t = report["training"]["seconds"] + report["training"]["finish_seconds"]
+    print(f"Test accuracy {report['test_accuracy']:.2%}; {report['training']['members']} members "
+          f"trained and exported in {t / 60:.1f} min; wrote {args.out}/")
     return 0
 
 
@@ -91,9 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m digits", description="Draw-a-digit tools.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="accuracy on MNIST test or a stroke file")
+    ev = sub.add_parser("evaluate", help="accuracy on MNIST test or a stroke file; rejection of non-digits")
     src = ev.add_mutually_exclusive_group(required=True)
-    src.add_argument("--strokes", type=Path, help="JSON-lines stroke file (.jsonl or .jsonl.gz)")
+    src.add_argument("--strokes", type=Path, nargs="?", const=DEV_DIGITS, metavar="PATH",
+                     help="digits in a JSON-lines stroke file (.jsonl or .jsonl.gz; default "
+                          "data/unipen-dev.jsonl.gz)")
+    src.add_argument("--nondigits", type=Path, nargs="?", const=DEV_NONDIGITS, metavar="PATH",
+                     help="letters and symbols in a stroke file: the share answered 'not a digit' or "
+                          "'not sure' (default data/unipen-nondigit-dev.jsonl.gz)")
+    src.add_argument("--generated", action="store_true",
+                     help="generated doodles (smileys, shapes, scribbles, crossed-out and overlaid digits, "
+                          "two digits), made with the UNIPEN dev digits: the share rejected per kind")
     src.add_argument("--mnist", action="store_true", help="the MNIST test set")
     ev.add_argument("--variant", choices=("random", "easy"), default="random",
                     help="replay: random size and place (default), or big and centred")
@@ -143,20 +170,41 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate_mnist, evaluate_strokes
+    from .evaluate import evaluate_generated, evaluate_mnist, evaluate_nondigits, evaluate_strokes
     from .model import Predictor
-    from .report import format_summary
+    from .reject import load_for_model
+    from .report import format_rejection, format_summary
 
     predictor = Predictor.load(args.model)
+    calibration = load_for_model(args.model)
+    if calibration is None and not args.mnist:
+        return _fail(f"no calibration.json made for {args.model}: run `python -m digits calibrate`")
     if args.mnist:
-        title, summary = "MNIST test set", evaluate_mnist(predictor)
-    else:
+        summary = evaluate_mnist(predictor)
+        print(format_summary("MNIST test set (forced choice among 0-9)", summary))
+        keys = ("n", "accuracy", "per_label")
+    elif args.strokes is not None:
+        summary = evaluate_strokes(predictor, args.strokes, args.variant, calibration)
+        if summary["n"] == 0:
+            return _fail(f"{args.strokes} holds no samples")
         title = f"{args.strokes} replayed through the canvas ({args.variant} variant)"
-        summary = evaluate_strokes(predictor, args.strokes, args.variant)
-    if summary["n"] == 0:
-        return _fail(f"{args.strokes} holds no samples")
-    print(format_summary(title, summary))
-    print(json.dumps({"n": summary["n"], "accuracy": summary["accuracy"], "per_label": summary["per_label"]}))
+        print(format_summary(title, summary))
+        print(f"  answered 'not a digit' {summary['not_a_digit']:.2%}, 'not sure' {summary['not_sure']:.2%} "
+              f"(rejected {summary['rejected']:.2%}); accuracy on the answered ones {summary['accuracy_answered']:.2%}")
+        keys = ("n", "accuracy", "per_label", "rejected", "accuracy_answered")
+    elif args.nondigits is not None:
+        summary = evaluate_nondigits(predictor, calibration, args.nondigits, args.variant)
+        if summary["n"] == 0:
+            return _fail(f"{args.nondigits} holds no samples")
+        print(format_rejection(f"{args.nondigits} replayed through the canvas ({args.variant} variant)", summary))
+        keys = ("n", "rejected", "per_kind")
+    else:
+        from .data import read_strokes
+
+        summary = evaluate_generated(predictor, calibration, read_strokes(DEV_DIGITS))
+        print(format_rejection("Generated non-digits (seed 0, with UNIPEN dev digits)", summary))
+        keys = ("n", "rejected", "per_kind")
+    print(json.dumps({k: summary[k] for k in keys}))
     return 0
 
 
@@ -178,13 +226,16 @@ def _predict(args) -> int:
 
 
 def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, as_json: bool = False) -> int:
-    """Print each file's digit and 10 probabilities. A file that cannot be read is reported on
-    stderr (and as {"file", "error"} with --json) and the others still run; then the exit code is 2.
-    The model is loaded (unless given) at the first readable file."""
+    """Print each file's answer (a digit, "not a digit" or "not sure") and its 11 probabilities.
+    A file that cannot be read is reported on stderr (and as {"file", "error"} with --json) and
+    the others still run; then the exit code is 2. The model is loaded (unless given) at the
+    first readable file."""
     from .images import read_digit
     from .model import Predictor
+    from .reject import NOT_DIGIT, load_for_model
 
     failed = 0
+    calibration = load_for_model(model)
     for path in paths:
         try:
             image = read_digit(path)
@@ -196,12 +247,23 @@ def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, 
             continue
         predictor = predictor or Predictor.load(model)
         prediction = predictor.predict(image)
+        decision = calibration.decide(prediction.probabilities) if calibration else None
         probs = [round(float(p), 6) for p in prediction.probabilities]
+        verdict = decision.verdict if decision else "digit"
         if as_json:
-            print(json.dumps({"file": str(path), "digit": prediction.digit, "probabilities": probs}), flush=True)
+            # probabilities: the digits 0-9, then "not a digit"; digit: the best digit, always.
+            print(json.dumps({"file": str(path), "answer": verdict, "digit": prediction.digit,
+                              "probabilities": probs}), flush=True)
+            continue
+        if verdict == NOT_DIGIT:
+            answer = f"not a digit ({prediction.probabilities[10]:.1%}; best digit {prediction.digit})"
+        elif decision is not None and not decision.accepted:
+            (a, _), (b, _) = decision.guesses
+            answer = f"not sure: {a} or {b}?"
         else:
-            print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})  "
-                  + " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs)), flush=True)
+            answer = f"{prediction.digit} ({prediction.confidence:.1%})"
+        print(f"{path}: {answer}  " + " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs[:10]))
+              + f" not-a-digit:{probs[10]:.3f}", flush=True)
     if failed:
         return _fail(f"{failed} of {len(paths)} files could not be read")
     return 0

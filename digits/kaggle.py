@@ -16,6 +16,7 @@ import numpy as np
 
 from .data import DataError, iter_kaggle_csv, read_kaggle_csv
 from .model import MODEL_PATH, Predictor
+from .report import forced_digit
 from .training import TrainData, to_float
 
 
@@ -68,7 +69,7 @@ def predict_csv(csv_path: str | os.PathLike, out: str | os.PathLike, predictor: 
             writer.writerow(["ImageId", "Label"])
             for images, _ in iter_kaggle_csv(csv_path, labels=None, progress=bar.update):
                 predictor = predictor or Predictor.load(model)
-                digits = predictor.probabilities(to_float(images)).argmax(axis=1)
+                digits = forced_digit(predictor.probabilities(to_float(images)))  # the format needs a digit
                 writer.writerows(zip(range(count + 1, count + len(digits) + 1), digits.tolist()))
                 count += len(digits)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a submission is an ordinary file

@@ -1,10 +1,10 @@
 """The network: build it (for train.py), load it safely, and predict fast.
 
 Serving notes (measured, see README "Performance"): every prediction goes through
-digits/inference.py, a NumPy copy of the network read from the same file, ~1.4 ms per drawing.
-TensorFlow is imported only to train and to check the engine against Keras (tests): in the web
-server it would cost ~5 s of start-up and ~550 MB, and with Keras imported Streamlit clears the
-Keras session and runs a full garbage collection after every script run.
+digits/inference.py, ONNX Runtime over the graph train.py exports from the Keras members.
+TensorFlow is imported only to train and to check the served answers against Keras (tests): in
+the web server it would cost ~5 s of start-up and ~550 MB, and with Keras imported Streamlit
+clears the Keras session and runs a full garbage collection after every script run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from .inference import Network, UnsupportedModel
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
-MODEL_PATH = MODEL_DIR / "digits.keras"
+MODEL_PATH = MODEL_DIR / "digits.onnx"  # what the app and the CLI serve: the whole ensemble
+MEMBERS_DIR = MODEL_DIR / "members"  # the Keras members it was exported from (train.py)
 REPORT_PATH = MODEL_DIR / "report.json"
 TRAIN_HINT = "Train one with `python train.py` (about 30 minutes on 2 CPU cores)."
 NUM_CLASSES = 11  # the digits 0-9 and "not a digit" (digits.data.NOT_A_DIGIT)
@@ -65,18 +66,26 @@ def build_model(seed: int | None = None):
     return keras.Model(inputs, outputs, name="digits_cnn")
 
 
+def member_paths(model_dir: str | os.PathLike = MODEL_DIR) -> list[Path]:
+    """The Keras ensemble members in a model folder, in seed order."""
+    return sorted((Path(model_dir) / "members").glob("member-*.keras"),
+                  key=lambda p: int(p.stem.split("-")[1]))
+
+
 def _check_file(path: Path) -> None:
     if not path.is_file():
         raise ModelError(f"No model file at {path}. {TRAIN_HINT}")
-    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
-        raise ModelError(f"{path} is not a Keras model file (empty or corrupt). {TRAIN_HINT}")
+    if path.stat().st_size == 0:
+        raise ModelError(f"{path} is empty. {TRAIN_HINT}")
 
 
-def load_model(path: str | os.PathLike = MODEL_PATH):
-    """The Keras model, with Keras' safe mode on (a model file cannot run arbitrary code).
-    For training, reports and tests; predictions go through Predictor."""
+def load_model(path: str | os.PathLike):
+    """A Keras member, with Keras' safe mode on (a model file cannot run arbitrary code).
+    For training, export and tests; predictions go through Predictor."""
     path = Path(path)
     _check_file(path)
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path} is not a Keras model file (corrupt). {TRAIN_HINT}")
     import keras
 
     try:
@@ -87,8 +96,8 @@ def load_model(path: str | os.PathLike = MODEL_PATH):
 
 @dataclass
 class Prediction:
-    digit: int
-    probabilities: np.ndarray  # (10,) float32, sums to 1
+    digit: int  # the best of the ten digits (a forced choice, even for a letter)
+    probabilities: np.ndarray  # (11,) float32, sums to 1: the digits 0-9, then "not a digit"
 
     @property
     def confidence(self) -> float:
@@ -96,11 +105,12 @@ class Prediction:
 
 
 class Predictor:
-    """The one way the app, the CLI and the evaluations predict: the saved network run by
-    digits.inference (NumPy, no TensorFlow)."""
+    """The one way the app, the CLI and the evaluations predict: the exported graph run by
+    digits.inference (ONNX Runtime, no TensorFlow)."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, path: Path = MODEL_PATH) -> None:
         self.network = network
+        self.path = path  # the calibration beside it is made for this exact file
 
     @classmethod
     def load(cls, path: str | os.PathLike = MODEL_PATH) -> "Predictor":
@@ -110,19 +120,21 @@ class Predictor:
             network = Network.load(path)
             if network.input_shape != (28, 28, 1):
                 raise UnsupportedModel(f"it takes {network.input_shape} images, not 28x28x1")
-            return cls(network)
+            if network.classes != NUM_CLASSES:
+                raise UnsupportedModel(f"it has {network.classes} outputs, not {NUM_CLASSES}")
+            return cls(network, path)
         except UnsupportedModel as exc:
             raise ModelError(f"{path} is a model this app cannot serve: {exc}. {TRAIN_HINT}") from exc
-        except Exception as exc:  # a damaged archive or weights file raises many types
+        except Exception as exc:  # ONNX Runtime raises its own types for a damaged graph
             raise ModelError(f"Cannot load {path}: {exc}. {TRAIN_HINT}") from exc
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 10) probabilities."""
+        """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 11) probabilities."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
         out = [self.network.probabilities(x[i: i + batch_size]) for i in range(0, len(x), batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), np.float32)
 
     def predict(self, image: np.ndarray) -> Prediction:
-        """One (28, 28) input -> the digit and its 10 probabilities."""
+        """One (28, 28) input -> the best digit and the 11 probabilities."""
         probs = self.probabilities(image)[0]
-        return Prediction(int(np.argmax(probs)), probs)
+        return Prediction(int(np.argmax(probs[:10])), probs)

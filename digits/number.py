@@ -129,7 +129,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .calibrate import DEV_PATH
 
     p.add_argument("--strokes", type=Path, default=DEV_PATH,
-                   help="stroke file to build numbers from (default ../shared/data/unipen-dev.jsonl.gz)")
+                   help="stroke file to build numbers from (default data/unipen-dev.jsonl.gz)")
     p.add_argument("--per-length", type=_positive, default=PER_LENGTH,
                    help=f"numbers per length (default {PER_LENGTH})")
     p.add_argument("--model", type=Path, default=MODEL_PATH)

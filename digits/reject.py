@@ -1,15 +1,18 @@
-"""Calibrated "not sure": temperature scaling plus a confidence threshold.
+"""The answer for one drawing: a digit, "that's not a digit", or "not sure: 4 or 9?".
 
-The network always answers one of ten digits, even for a letter or a scribble. Temperature
-scaling makes its probabilities honest on real canvas digits; a drawing whose calibrated
-confidence falls below a threshold is answered "not sure" with the two best guesses instead.
-The temperature, the kind of confidence score and the threshold are measured by
-`python -m digits calibrate` (digits/calibrate.py) and stored in model/calibration.json.
+The network has eleven outputs: the digits 0-9 and "not a digit" (letters, symbols, doodles).
+Temperature scaling makes its probabilities honest on held-out training writers; then two
+rules, in this order:
+1. "not a digit" when the calibrated probability of the 11th output reaches `nondigit_threshold`;
+2. "not sure" between the two best digits when the confidence among the ten digits
+   (renormalised; max probability, margin or negative entropy) is below `threshold`;
+otherwise the best digit. The temperature, the score and both thresholds are measured by
+`python -m digits calibrate` (digits/calibrate.py, run by train.py) and stored in
+model/calibration.json.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -17,11 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .inference import softmax
+from .data import NOT_A_DIGIT
+from .inference import file_sha256, softmax
 from .model import MODEL_DIR
 
 CALIBRATION_PATH = MODEL_DIR / "calibration.json"
 SCORES = ("max_prob", "margin", "neg_entropy")  # higher = more confident, for every kind
+DIGIT, NOT_DIGIT, UNSURE = "digit", "not a digit", "not sure"
+NEVER = 2.0  # a nondigit_threshold no probability reaches
 _EPS = 1e-12
 
 
@@ -82,9 +88,15 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 # --------------------------------------------------------------------------- threshold
 
 
+def digit_probabilities(probs: np.ndarray) -> np.ndarray:
+    """The ten digits' probabilities renormalised to sum to 1 (the 11th output left out)."""
+    p = np.asarray(probs, np.float64)[..., :10]
+    return p / np.clip(p.sum(axis=-1, keepdims=True), _EPS, None)
+
+
 def confidence(probs: np.ndarray, kind: str) -> np.ndarray:
-    """One confidence score per row; every kind grows with confidence."""
-    p = np.asarray(probs, np.float64)
+    """One confidence score per row among the ten digits; every kind grows with confidence."""
+    p = digit_probabilities(probs)
     if kind == "max_prob":
         return p.max(axis=-1)
     if kind == "margin":  # best minus second best
@@ -117,9 +129,13 @@ def rejection_rate(scores: np.ndarray, threshold: float) -> float:
 
 @dataclass(frozen=True)
 class Decision:
-    probabilities: np.ndarray  # (10,) calibrated
-    accepted: bool
-    guesses: list[tuple[int, float]]  # the two best (digit, calibrated probability)
+    probabilities: np.ndarray  # (11,) calibrated
+    verdict: str  # DIGIT, NOT_DIGIT or UNSURE
+    guesses: list[tuple[int, float]]  # the two best digits (digit, calibrated probability)
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == DIGIT
 
     @property
     def digit(self) -> int:
@@ -130,23 +146,32 @@ class Decision:
 class Calibration:
     temperature: float
     score: str  # one of SCORES
-    threshold: float
+    threshold: float  # "not sure" below this confidence among the digits
+    nondigit_threshold: float = NEVER  # "not a digit" from this calibrated probability up
     model_sha256: str = ""
     figures: dict = field(default_factory=dict)  # what `calibrate` measured, for people
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return apply_temperature(probs, self.temperature)
 
+    def verdicts(self, probs: np.ndarray) -> np.ndarray:
+        """Raw model probabilities (N, 11) -> (N,) verdicts: DIGIT, NOT_DIGIT or UNSURE."""
+        p = self.calibrate(np.asarray(probs).reshape(-1, np.shape(probs)[-1]))
+        out = np.full(len(p), DIGIT, dtype=object)
+        out[confidence(p, self.score) < self.threshold] = UNSURE
+        if p.shape[1] > NOT_A_DIGIT:
+            out[p[:, NOT_A_DIGIT] >= self.nondigit_threshold] = NOT_DIGIT
+        return out
+
     def accepts(self, probs: np.ndarray) -> np.ndarray:
-        """Raw model probabilities (N, 10) -> (N,) bool: confident enough to name a digit."""
-        return confidence(self.calibrate(probs), self.score) >= self.threshold
+        """Raw model probabilities (N, 11) -> (N,) bool: confident enough to name a digit."""
+        return self.verdicts(probs) == DIGIT
 
     def decide(self, probs: np.ndarray) -> Decision:
-        """Raw model probabilities (10,) -> the calibrated answer for one drawing."""
+        """Raw model probabilities (11,) -> the calibrated answer for one drawing."""
         p = self.calibrate(np.asarray(probs).reshape(1, -1))[0]
-        order = np.argsort(p)[::-1][:2]
-        ok = bool(confidence(p[None], self.score)[0] >= self.threshold)
-        return Decision(p, ok, [(int(d), float(p[d])) for d in order])
+        order = np.argsort(p[:10])[::-1][:2]
+        return Decision(p, str(self.verdicts(probs)[0]), [(int(d), float(p[d])) for d in order])
 
     def save(self, path: str | os.PathLike = CALIBRATION_PATH) -> None:
         path = Path(path)
@@ -160,12 +185,8 @@ class Calibration:
         if d.get("score") not in SCORES or not d.get("temperature", 0) > 0:
             raise ValueError(f"{path}: not a calibration file")
         return cls(float(d["temperature"]), d["score"], float(d["threshold"]),
-                   d.get("model_sha256", ""), d.get("figures", {}))
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Ties a calibration to the exact model file it was measured on."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                   float(d.get("nondigit_threshold", NEVER)), d.get("model_sha256", ""),
+                   d.get("figures", {}))
 
 
 def load_for_model(model_path: str | os.PathLike) -> Calibration | None:

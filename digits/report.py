@@ -61,6 +61,22 @@ def format_summary(title: str, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def format_rejection(title: str, summary: dict) -> str:
+    """A human table of how often non-digits are rejected, per kind (and per character)."""
+    lines = [title, f"  samples: {summary['n']}   rejected ('not a digit' or 'not sure'): {summary['rejected']:.2%}"]
+    if "not_a_digit" in summary:
+        lines[-1] += f"  ({summary['not_a_digit']:.2%} 'not a digit', {summary['not_sure']:.2%} 'not sure')"
+    lines += ["", "  per kind"] + [f"    {k:<18}{v:>7.1%}" for k, v in summary["per_kind"].items()]
+    if "per_char" in summary:
+        chars = list(summary["per_char"].items())
+        lines += ["", "  per character"]
+        lines += ["    " + "  ".join(f"{c} {v:>4.0%}" for c, v in chars[i: i + 9]) for i in range(0, len(chars), 9)]
+        lines += ["", "  most often read as a digit: " + ", ".join(
+            f"{w['char']} ({w['rejected']:.0%} rejected" + (f", else read as {w['read_as']})" if w["read_as"] is not None else ")")
+            for w in summary["read_as_digit"])]
+    return "\n".join(lines)
+
+
 def versions() -> dict:
     import keras
     import tensorflow as tf

@@ -188,10 +188,23 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, s
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def train(data: TrainData, epochs: int = 20, seed: int = 0, out_dir: str | os.PathLike = MODEL_DIR,
-          batch_size: int = 128, learning_rate: float = 2e-3, smoothing: float = 0.05,
-          verbose: int | None = None) -> dict:
-    """Train from scratch, then write digits.keras, report.json and the report figures to out_dir."""
+def train(data: TrainData, members: int = 3, epochs: int = 15, seed: int = 0,
+          out_dir: str | os.PathLike = MODEL_DIR, batch_size: int = 128, learning_rate: float = 2e-3,
+          smoothing: float = 0.05, verbose: int | None = None, calibrate: bool = True) -> dict:
+    """Train `members` CNNs from scratch (seeds seed, seed+1, ...), then `finish` the folder."""
+    members_dir = Path(out_dir) / "members"
+    members_dir.mkdir(parents=True, exist_ok=True)
+    for k in range(seed, seed + members):
+        print(f"Member {k - seed + 1} of {members} (seed {k})", flush=True)
+        run = train_member(data, members_dir / f"member-{k}.keras", epochs, k, batch_size,
+                           learning_rate, smoothing, verbose)
+        write_json_atomic(run, members_dir / f"member-{k}.json")
+    return finish(data, out_dir, calibrate)
+
+
+def train_member(data: TrainData, path: Path, epochs: int, seed: int, batch_size: int = 128,
+                 learning_rate: float = 2e-3, smoothing: float = 0.05, verbose: int | None = None) -> dict:
+    """One CNN, saved to `path`; returns what the report records about its run."""
     import keras
     import tensorflow as tf
 
@@ -212,25 +225,43 @@ def train(data: TrainData, epochs: int = 20, seed: int = 0, out_dir: str | os.Pa
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose)
-    train_seconds = time.time() - start
+    save_atomic(model, path)
+    return {"seed": seed, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+            "label_smoothing": smoothing, "seconds": round(time.time() - start, 1),
+            "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}}
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_atomic(model, out_dir / "digits.keras")
 
+def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: bool = True) -> dict:
+    """From the members in out_dir/members: the served ONNX graph, report.json and its
+    figures (MNIST test through the served graph), and calibration.json (on the held-out
+    writers of the full default split; `calibrate=False` for smoke runs and other data)."""
+    from .calibrate import calibrate_model
+    from .export import export_onnx
+    from .model import Predictor, load_model, member_paths
     from .report import build_report, write_figures
 
-    probs = np.asarray(model.predict(data.x_test[..., None], batch_size=1024, verbose=0))
+    out_dir = Path(out_dir)
+    paths = member_paths(out_dir)
+    runs = [json.loads(p.with_suffix(".json").read_text()) for p in paths]
+    start = time.time()
+    onnx_path = out_dir / "digits.onnx"
+    export_onnx(paths, onnx_path)
+    probs = Predictor.load(onnx_path).probabilities(data.x_test)
     report = build_report(
-        probs, data.y_test,
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        training={"epochs": epochs, "seed": seed, "batch_size": batch_size,
-                  "learning_rate": learning_rate, "label_smoothing": smoothing,
-                  "seconds": round(train_seconds, 1), "data": data.description,
+        probs, data.y_test, history=runs[0]["history"],
+        training={"members": len(runs), "seeds": [r["seed"] for r in runs], "epochs": runs[0]["epochs"],
+                  "batch_size": runs[0]["batch_size"], "learning_rate": runs[0]["learning_rate"],
+                  "label_smoothing": runs[0]["label_smoothing"],
+                  "member_seconds": [r["seconds"] for r in runs],
+                  "seconds": round(sum(r["seconds"] for r in runs), 1), "data": data.description,
                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
-        model=model,
+        model=load_model(paths[0]),
     )
     write_figures(report, data.x_test, data.y_test, probs, out_dir)
+    write_json_atomic(report, out_dir / "report.json")
+    if calibrate:  # the held-out writers calibrate "not a digit" and "not sure"
+        calibrate_model(onnx_path)
+    report["training"]["finish_seconds"] = round(time.time() - start, 1)
     write_json_atomic(report, out_dir / "report.json")
     return report
 

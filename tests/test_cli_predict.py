@@ -13,7 +13,8 @@ from tests.conftest import REPO
 from tests.samples import photo_of, save
 
 LINE = re.compile(r"^(?P<file>.+): (?P<digit>\d) \((?P<pct>\d+\.\d)%\)  "
-                  + " ".join(rf"{d}:(?P<p{d}>[01]\.\d{{3}})" for d in range(10)) + "$")
+                  + " ".join(rf"{d}:(?P<p{d}>[01]\.\d{{3}})" for d in range(10))
+                  + r" not-a-digit:(?P<nd>[01]\.\d{3})$")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_predict_in_a_real_process(files, tmp_path):
         assert m, line
         probs = [float(m[f"p{d}"]) for d in range(10)]
         assert m["file"] == str(path) and int(m["digit"]) == digit == int(np.argmax(probs))
-        assert abs(sum(probs) - 1) < 0.01 and float(m["pct"]) == pytest.approx(100 * probs[digit], abs=0.1)
+        assert abs(sum(probs) + float(m["nd"]) - 1) < 0.01 and float(m["pct"]) == pytest.approx(100 * probs[digit], abs=0.1)
     assert f"error: {damaged}: the image data is truncated or corrupt (" in run.stderr
     assert "error: 1 of 5 files could not be read" in run.stderr
     assert "Traceback" not in run.stderr
@@ -54,8 +55,9 @@ def test_predict_json_is_one_object_per_line(files, capsys):
     assert [o["file"] for o in objects] == list(map(str, paths))
     assert [o["digit"] for o in objects] == digits
     for o in objects:
-        assert set(o) == {"file", "digit", "probabilities"} and len(o["probabilities"]) == 10
-        assert abs(sum(o["probabilities"]) - 1) < 1e-4 and o["digit"] == int(np.argmax(o["probabilities"]))
+        assert set(o) == {"file", "answer", "digit", "probabilities"} and len(o["probabilities"]) == 11
+        assert o["answer"] == "digit"
+        assert abs(sum(o["probabilities"]) - 1) < 1e-4 and o["digit"] == int(np.argmax(o["probabilities"][:10]))
     assert err == ""
 
 

@@ -1,5 +1,6 @@
-"""The "not sure" answer: temperature scaling and threshold math, the committed calibration's
-figures on real pen digits and generated non-digits, and the message on the Draw page."""
+"""The answer rules ("not a digit", "not sure"): temperature scaling and threshold math, the
+committed calibration's figures on real pen digits, real non-digits and generated doodles, and
+the messages on the Draw page."""
 
 import json
 import subprocess
@@ -9,14 +10,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.calibrate import REPORT_SEED, format_figures
+from digits.calibrate import REPORT_SEED, format_figures, thresholds
 from digits.data import read_strokes
 from digits.evaluate import replay_inputs
+from digits.inference import file_sha256
 from digits.model import MODEL_PATH
 from digits.nondigits import KINDS, canvases, nondigit_inputs
 from digits.preprocess import preprocess_canvas
-from digits.reject import (CALIBRATION_PATH, Calibration, apply_temperature, choose_threshold,
-                           confidence, file_sha256, fit_temperature, load_for_model, rejection_rate)
+from digits.reject import (CALIBRATION_PATH, DIGIT, NOT_DIGIT, UNSURE, Calibration, apply_temperature,
+                           choose_threshold, confidence, fit_temperature, load_for_model, rejection_rate)
 from digits.training import UNIPEN_TRAIN
 from tests.conftest import REPO
 from tests.test_app import APP, canvas_state, prediction_shown
@@ -76,23 +78,45 @@ def test_threshold_with_ties_never_rejects_more():
 
 
 def test_decision_names_the_two_best_guesses(tmp_path):
-    cal = Calibration(temperature=1.0, score="max_prob", threshold=0.6)
-    sure = cal.decide(np.array([0.9, 0.05, 0.05] + [0.0] * 7))
-    assert sure.accepted and sure.digit == 0
-    unsure = cal.decide(np.array([0.1, 0.45, 0.0, 0.0, 0.4] + [0.01] * 5))
-    assert not unsure.accepted and [d for d, _ in unsure.guesses] == [1, 4]
+    cal = Calibration(temperature=1.0, score="max_prob", threshold=0.6, nondigit_threshold=0.5)
+    sure = cal.decide(np.array([0.9, 0.05, 0.05] + [0.0] * 8))
+    assert sure.verdict == DIGIT and sure.accepted and sure.digit == 0
+    unsure = cal.decide(np.array([0.1, 0.45, 0.0, 0.0, 0.4] + [0.01] * 5 + [0.0]))
+    assert unsure.verdict == UNSURE and [d for d, _ in unsure.guesses] == [1, 4]
     cal.save(tmp_path / "calibration.json")
     assert Calibration.load(tmp_path / "calibration.json") == cal
 
 
+def test_not_a_digit_comes_first_and_the_guesses_stay_digits():
+    cal = Calibration(temperature=1.0, score="margin", threshold=0.3, nondigit_threshold=0.5)
+    letter = cal.decide(np.array([0.3] + [0.0] * 9 + [0.7]))
+    assert letter.verdict == NOT_DIGIT and not letter.accepted and letter.digit == 0
+    assert all(d < 10 for d, _ in letter.guesses)
+    # The "not sure" score is over the digits alone: 0.45 vs 0.05 among them is a clear 0.
+    leaning = cal.decide(np.array([0.45, 0.05] + [0.0] * 8 + [0.5 - 1e-6]))
+    assert leaning.verdict == DIGIT
+
+
+def test_thresholds_share_the_budget():
+    rng = np.random.default_rng(0)
+    p = softmax(rng.normal(0, 3, (2000, 11)))
+    calibrated = apply_temperature(p, 1.0)  # what verdicts() compares, bit for bit
+    for share in (0.0, 0.5, 1.0):
+        t_unsure, t_nd = thresholds(calibrated, "margin", share, 0.01)
+        cal = Calibration(1.0, "margin", t_unsure, t_nd)
+        verdicts = cal.verdicts(p)
+        assert (verdicts != DIGIT).mean() <= 0.01
+        assert (confidence(calibrated, "margin") < t_unsure).mean() <= 0.01 * share + 1e-9
+
+
 def test_a_calibration_for_another_model_is_ignored(tmp_path):
-    model = tmp_path / "digits.keras"
+    model = tmp_path / "digits.onnx"
     model.write_bytes(b"model one")
-    Calibration(1.5, "margin", 0.2, file_sha256(model)).save(tmp_path / "calibration.json")
+    Calibration(1.5, "margin", 0.2, model_sha256=file_sha256(model)).save(tmp_path / "calibration.json")
     assert load_for_model(model).threshold == 0.2
     model.write_bytes(b"model two")
     assert load_for_model(model) is None
-    assert load_for_model(tmp_path / "elsewhere" / "digits.keras") is None
+    assert load_for_model(tmp_path / "elsewhere" / "digits.onnx") is None
 
 
 # --------------------------------------------------------------------------- committed figures
