@@ -6,7 +6,8 @@ Rows:
 - the seed notebook's recipe: a Dense-128-128 MLP on raw MNIST, fed the whole canvas squashed
   to 28x28 (trained here, 10 epochs, ~1 min);
 - the same MLP with MNIST-style preprocessing (crop, fit 20 px, centre of mass);
-- each CNN given with --cnn (e.g. the MNIST-only model and the shipped model), with preprocessing.
+- each CNN given with --cnn (a Keras file, e.g. the MNIST-only model or one ensemble member, or
+  an exported .onnx graph, e.g. the shipped ensemble), with preprocessing.
 Writes experiments/ablation.json and prints a Markdown table for the README.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from digits.data import load_mnist
 from digits.evaluate import replay_inputs
-from digits.model import MODEL_PATH, load_model
+from digits.model import MODEL_PATH, Predictor, load_model
 from digits.preprocess import naive_resize, preprocess_canvas
 
 HERE = Path(__file__).resolve().parent
@@ -44,10 +45,13 @@ def train_mlp(seed: int = 0):
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    shape = (-1, *model.input_shape[1:])
-    probs = np.concatenate([np.asarray(model.predict_on_batch(x[i: i + 1024].reshape(shape)))
-                            for i in range(0, len(x), 1024)])
-    return round(float((probs.argmax(axis=1) == y).mean()), 4)
+    if isinstance(model, Predictor):
+        probs = model.probabilities(x)
+    else:
+        shape = (-1, *model.input_shape[1:])
+        probs = np.concatenate([np.asarray(model.predict_on_batch(x[i: i + 1024].reshape(shape)))
+                                for i in range(0, len(x), 1024)])
+    return round(float((probs[:, :10].argmax(axis=1) == y).mean()), 4)  # the forced choice among 0-9
 
 
 def measure(model, prepare) -> dict:
@@ -72,7 +76,8 @@ def main() -> None:
         "MLP + MNIST-style preprocessing": measure(mlp, preprocess_canvas),
     }
     for name, path in cnns.items():
-        rows[name] = measure(load_model(path), preprocess_canvas)
+        rows[name] = measure(Predictor.load(path) if path.endswith(".onnx") else load_model(path),
+                             preprocess_canvas)
 
     (HERE / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
     print("| model | MNIST test | UNIPEN dev, random | UNIPEN dev, easy |")
