@@ -261,9 +261,28 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
     write_json_atomic(report, out_dir / "report.json")
     if calibrate:  # the held-out writers calibrate "not a digit" and "not sure"
         calibrate_model(onnx_path)
+        report["real_drawings"] = real_drawing_figures(onnx_path)
     report["training"]["finish_seconds"] = round(time.time() - start, 1)
     write_json_atomic(report, out_dir / "report.json")
     return report
+
+
+def real_drawing_figures(onnx_path: Path) -> dict:
+    """The UNIPEN dev figures of the calibrated model (measured, never trained or tuned on), for
+    the report and the Model page: what `make evaluate` prints."""
+    from .calibrate import DEV_PATH, NONDIGIT_DEV_PATH
+    from .evaluate import evaluate_generated, evaluate_nondigits, evaluate_strokes
+    from .model import Predictor
+    from .reject import load_for_model
+
+    predictor, calibration = Predictor.load(onnx_path), load_for_model(onnx_path)
+    keep = ("n", "accuracy", "per_label", "rejected", "not_a_digit", "not_sure", "accuracy_answered")
+    out = {f"dev_digits_{v}": {k: r[k] for k in keep}
+           for v in ("random", "easy") for r in [evaluate_strokes(predictor, DEV_PATH, v, calibration)]}
+    nd = evaluate_nondigits(predictor, calibration, NONDIGIT_DEV_PATH, "random")
+    out["dev_nondigits_random"] = {k: nd[k] for k in ("n", "rejected", "not_a_digit", "not_sure", "per_kind")}
+    out["generated_nondigits"] = evaluate_generated(predictor, calibration, read_strokes(DEV_PATH))
+    return out
 
 
 def save_atomic(model, path: Path) -> None:
