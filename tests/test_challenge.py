@@ -13,6 +13,7 @@ from digits.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, san
 from digits.model import MODEL_PATH
 from digits.preprocess import preprocess_canvas
 from digits.render import draw
+from digits.text import article, with_article
 from tests.digit_strokes import strokes_for
 from tests.test_app import APP, canvas_state, prediction_shown
 
@@ -100,7 +101,7 @@ def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
     expected = 0
     for number in range(1, ROUNDS + 1):
         asked = game.target
-        assert any(f"Draw a **{asked}**" in md.value for md in at.markdown)
+        assert any(f"Draw {article(asked)} **{asked}**" in md.value for md in at.markdown)
         # Odd rounds draw what is asked, even rounds another digit: the page must agree with
         # the model either way (the model's own skill is tested elsewhere).
         drawn = asked if number % 2 else (asked + 5) % 10
@@ -112,7 +113,7 @@ def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
         expected += read == asked
         if number < ROUNDS:
             verdicts = at.success if read == asked else at.error
-            assert f"the model read a {read}." in verdicts[0].value
+            assert f"the model read {with_article(read)}." in verdicts[0].value
     assert game.done and game.score == expected
     assert any(f"## {expected} / {ROUNDS} in " in md.value for md in at.markdown)
     [row] = leaderboard(path=store)

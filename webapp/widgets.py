@@ -23,6 +23,7 @@ from digits.inference import serve_single_threaded
 from digits.model import MODEL_PATH, ModelError, Prediction, Predictor
 from digits.reject import Calibration, Decision, load_for_model
 from digits.render import CANVAS, STROKE_WIDTH
+from digits.text import article, percent, with_article
 
 # --------------------------------------------------------------------------- the model
 
@@ -123,6 +124,40 @@ def probability_chart(probabilities: np.ndarray, height: int = 220) -> tuple[pd.
     return df, spec
 
 
+def drawings_chart(counts) -> tuple[pd.DataFrame, dict]:
+    """Confirmed drawings per digit (Feedback page): bars, digits in order, labels upright."""
+    df = pd.DataFrame({"digit": [str(d) for d in range(len(counts))], "drawings": [int(c) for c in counts]})
+    spec = {
+        "height": 220,
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0, "title": None}},
+            "y": {"field": "drawings", "type": "quantitative", "axis": {"title": "drawings", "tickMinStep": 1}},
+            "tooltip": [{"field": "digit", "type": "nominal"}, {"field": "drawings", "type": "quantitative"}],
+        },
+    }
+    return df, spec
+
+
+def accuracy_chart(days: list[dict]) -> tuple[pd.DataFrame, dict]:
+    """How often the model was right, per day (Feedback page): a point per day, joined by a line,
+    on a 0–100 % axis, so one day is a visible point and a good day does not look like a bad one."""
+    df = pd.DataFrame(days, columns=["day", "n", "right", "accuracy"])
+    spec = {
+        "height": 220,
+        "mark": {"type": "line", "point": {"size": 80, "filled": True}},
+        "encoding": {
+            "x": {"field": "day", "type": "ordinal", "sort": None,
+                  "axis": {"labelAngle": 0, "labelOverlap": "greedy", "title": None}},
+            "y": {"field": "accuracy", "type": "quantitative", "scale": {"domain": [0, 1]},
+                  "axis": {"format": "%", "title": "model right"}},
+            "tooltip": [{"field": "day", "type": "ordinal"}, {"field": "n", "type": "quantitative", "title": "drawings"},
+                        {"field": "accuracy", "type": "quantitative", "format": ".1%"}],
+        },
+    }
+    return df, spec
+
+
 def enlarge(image28: np.ndarray, size: int = 140) -> np.ndarray:
     """The 28x28 input scaled up with hard pixel edges, so people see what the model sees."""
     return cv2.resize((np.clip(image28, 0, 1) * 255).astype(np.uint8), (size, size),
@@ -145,7 +180,7 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
     # column block drawn with the answer delays it in the browser (pen-up -> answer, README
     # "Performance"). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
-    share = f"{probabilities[prediction.digit]:.1%}" if sure else ""
+    share = percent(probabilities[prediction.digit]) if sure else ""
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
         f"<span data-testid='prediction' style='font-size:6rem;font-weight:700;line-height:1'>"
@@ -179,7 +214,7 @@ def show_explanation(image28: np.ndarray) -> None:
         left, right = st.columns(2)
         left.image(enlarge(image28), caption="the 28×28 input", width=140)
         right.image(saliency_overlay(image28, ex.saliency), width=140,
-                    caption=f"the ink that made it a {ex.digit} (gradient × input)")
+                    caption=f"the ink that made it {with_article(ex.digit)} (gradient × input)")
         st.image(activation_grid(ex.activations), width="stretch",
                  caption=f"the first convolution layer's {ex.activations.shape[-1]} activation maps "
                          "(bright: the filter fires there)")
@@ -202,13 +237,13 @@ def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict |
     with st.container(key="feedback", border=True):
         done = state.get("feedback_done")
         if done and done[0] == drawing:
-            st.success(f"Thank you! Saved as a **{done[1]}**.", icon="🙏")
+            st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**.", icon="🙏")
             return
         if state.get("feedback_error"):
             st.warning(state.pop("feedback_error"), icon="⚠️")
         args = (drawing, prediction.digit, image28, strokes)
         if sure:
-            st.button(f"✓ Yes, it's a {prediction.digit}", key=f"feedback_yes_{drawing}",
+            st.button(f"✓ Yes, it's {with_article(prediction.digit)}", key=f"feedback_yes_{drawing}",
                       on_click=_save_feedback, args=(*args, prediction.digit))
         st.pills("No, it's a…" if sure else "If it is a digit, which one?", options=list(range(10)),
                  key=f"feedback_pick_{drawing}", on_change=_save_feedback_pick, args=args)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from bench.browser import PREDICTION, clear, draw, wait_answer, wait_cleared
+from bench.browser import CANVAS, PREDICTION, clear, draw, wait_answer, wait_cleared
 
 pytestmark = pytest.mark.browser
 
@@ -45,3 +45,18 @@ def test_model_page_shows_accuracy_and_figures(page: Page) -> None:
     # every figure has actually loaded (a broken image has no natural size)
     assert images.evaluate_all("els => els.every(e => e.complete && e.naturalWidth > 0)")
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_number_page_toolbar_leaves_the_instructions_readable(page: Page) -> None:
+    """The canvas' toolbar shows above the canvas while the pointer is over it: it must not
+    cover the caption above."""
+    page.get_by_test_id("stTopNavLink").filter(has_text="Number").click()
+    caption = page.get_by_text("Write a few digits side by side")
+    expect(caption).to_be_visible()
+    canvas = page.locator(CANVAS)
+    expect(canvas).to_have_count(1)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 60, box["y"] + 60)
+    undo = page.locator("button[aria-label='Undo']").first  # the canvas toolbar
+    expect(undo).to_be_visible()
+    assert undo.bounding_box()["y"] - 4 >= caption.bounding_box()["y"] + caption.bounding_box()["height"]

@@ -14,9 +14,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bench.browser import _PROBE, CANVAS, PREDICTION, STEP_PX, Server, draw, wait_answer, wait_ready
-from webapp.widgets import LARGE_CANVAS, PHONE_CANVAS
+from digits.text import with_article
 from tests.browser.conftest import ARTIFACTS
 from tests.digit_strokes import DIGITS
+from webapp.widgets import LARGE_CANVAS, PHONE_CANVAS
 
 pytestmark = pytest.mark.browser
 
@@ -109,17 +110,43 @@ def test_one_challenge_round(page: Page) -> None:
     page.get_by_test_id("stTopNavLink").filter(has_text="Challenge").click()
     page.get_by_label("Your name for today's leaderboard (optional)").fill("Kiosk test")
     page.get_by_role("button", name="Start").click()
-    heading = page.get_by_role("heading", name=re.compile(r"^Draw a \d$"))
+    heading = page.get_by_role("heading", name=re.compile(r"^Draw an? \d$"))
     expect(heading).to_be_visible()
     asked = int(heading.inner_text()[-1])
     wait_ready(page)
+    before = page.locator(CANVAS).bounding_box()
     draw(page, DIGITS[asked])
     check = page.get_by_role("button", name="Check")
     expect(check).to_be_enabled()  # the run after the pen-up (one stroke: the whole digit)
     check.click()
     expect(page.get_by_text("Round 2 of 10")).to_be_visible()
-    verdict = page.get_by_text(re.compile(rf"^Round 1: you were asked for a {asked}, the model read a \d\.$"))
+    verdict = page.get_by_text(re.compile(rf"^Round 1: you were asked for {with_article(asked)}, the model read an? \d\.$"))
     expect(verdict).to_be_visible()
-    assert verdict.inner_text().endswith(f"read a {asked}."), "a clear drawing of the asked digit"
+    assert verdict.inner_text().endswith(f"read {with_article(asked)}."), "a clear drawing of the asked digit"
+    wait_ready(page)
+    after = page.locator(CANVAS).bounding_box()
+    assert after["y"] == pytest.approx(before["y"], abs=1), "the canvas stays put between rounds"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "challenge-round.png", full_page=True)
+
+
+def test_kiosk_on_a_1280_wide_screen_keeps_the_answer_off_the_edge(browser: Browser, app_server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(_PROBE)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{app_server.url}/?kiosk=1")
+        wait_ready(page)
+        draw(page, DIGITS[7])
+        assert wait_answer(page).value == "7"
+        chart = page.get_by_test_id("stVegaLiteChart")
+        expect(chart).to_be_visible()
+        canvas = page.locator(CANVAS).bounding_box()
+        for box in (page.locator(".st-key-kiosk_answer").bounding_box(), chart.bounding_box()):
+            assert box["x"] >= canvas["x"] + canvas["width"], "beside the canvas on a wide screen"
+            assert box["x"] + box["width"] <= 1280 - 48, "the answer stops well short of the right edge"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "kiosk-1280x800.png")
+    finally:
+        context.close()

@@ -12,6 +12,7 @@ from digits import feedback
 from digits.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
+from digits.text import article, with_article
 from webapp.widgets import canvas_image, digit_canvas, get_predictor, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
@@ -33,14 +34,19 @@ def start() -> None:
 
 
 def play_round(game: Game, predictor: Predictor) -> None:
-    if game.played:
-        last = game.played[-1]
-        verdict = st.success if last.right else st.error
-        verdict(f"Round {len(game.played)}: you were asked for a {last.target}, "
-                f"the model read a {last.answer}.", icon="✅" if last.right else "❌")
+    # The banner is always there (what to do before round 1, the last verdict after), so the
+    # canvas stays where the hand expects it from one round to the next.
+    with st.container(key="challenge_banner"):
+        if game.played:
+            last = game.played[-1]
+            verdict = st.success if last.right else st.error
+            verdict(f"Round {len(game.played)}: you were asked for {with_article(last.target)}, "
+                    f"the model read {with_article(last.answer)}.", icon="✅" if last.right else "❌")
+        else:
+            st.info("Draw the digit asked for, then press Check.", icon="✏️")
     number = len(game.played) + 1
     st.caption(f"Round {number} of {game.rounds} · score {game.score}")
-    st.markdown(f"## Draw a **{game.target}**")
+    st.markdown(f"## Draw {article(game.target)} **{game.target}**")
     canvas = digit_canvas(f"challenge_canvas_{number}")  # a new key each round: a blank canvas
     image28 = preprocess_canvas(canvas_image(canvas))
     if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):

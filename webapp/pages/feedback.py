@@ -1,11 +1,10 @@
 """Feedback page: what visitors confirmed, per digit, and how often the model was right, day by
 day. Storage and settings are in digits.feedback; the widget under an answer is in widgets."""
 
-import pandas as pd
 import streamlit as st
 
 from digits import feedback
-from webapp.widgets import PRIVACY
+from webapp.widgets import PRIVACY, accuracy_chart, drawings_chart
 
 st.title("🗳️ Feedback")
 st.caption(PRIVACY)
@@ -21,12 +20,11 @@ if not sum(counts):
 
 st.metric("confirmed drawings", sum(counts))
 st.subheader("Drawings per digit")
-st.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)], "drawings": counts}),
-             x="digit", y="drawings")
+st.vega_lite_chart(*drawings_chart(counts), width="stretch")
 st.subheader("How often the model was right, by day (UTC)")
-days = pd.DataFrame(feedback.accuracy_by_day(path))
-st.line_chart(days, x="day", y="accuracy", y_label="accuracy")
-st.dataframe(days.rename(columns={"n": "drawings", "right": "model right"}),
+df, spec = accuracy_chart(feedback.accuracy_by_day(path))
+st.vega_lite_chart(df, spec, width="stretch")
+st.dataframe(df.rename(columns={"n": "drawings", "right": "model right"}),
              hide_index=True, column_config={
                  "accuracy": st.column_config.NumberColumn(format="percent")})
 st.caption("For the operator: `python -m digits feedback export --out DIR` writes them as a "

@@ -25,6 +25,8 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 .st-key-kiosk [data-testid="prediction"] { font-size: 9rem !important; }
 /* the answer wraps under the canvas rather than shrink beside it (phones, tablets in portrait) */
 .st-key-kiosk_answer { min-width: min(100%, 360px); }
+/* on a wide screen the answer keeps the canvas' width instead of running to the edge */
+.st-key-kiosk_answer { max-width: 560px; }
 /* no rubber-band scrolling or pull-to-refresh while a finger draws */
 html, body { overscroll-behavior: none; }
 </style>

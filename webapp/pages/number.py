@@ -5,6 +5,7 @@ import streamlit as st
 
 from digits.number import NUMBER_CANVAS, NumberReading, read_number
 from digits.render import STROKE_WIDTH
+from digits.text import percent
 from webapp.widgets import canvas_image, enlarge, get_calibration, get_predictor
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
@@ -41,7 +42,7 @@ def show_number(reading: NumberReading) -> None:
             unsure += not sure
             with col:
                 st.image(enlarge(d.image28, 84), width=84)
-                label = f"**{d.prediction.digit}** · {probs[d.prediction.digit]:.0%}"
+                label = f"**{d.prediction.digit}** · {percent(probs[d.prediction.digit])}"
                 st.markdown(label if sure else f"{label}  \n:orange[not sure: {others}]")
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
@@ -51,6 +52,9 @@ def show_number(reading: NumberReading) -> None:
 st.title("🔢 Write a number")
 st.caption("Write a few digits side by side, left to right, with a little space between them. "
            "Undo, redo and clear are in the bar above the canvas.")
+# The canvas' toolbar appears above it while the pointer is over it: leave it room, or it
+# covers the instructions.
+st.space("medium")
 canvas = number_canvas("number_canvas")
 
 predictor = get_predictor()
