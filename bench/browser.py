@@ -39,6 +39,7 @@ CANVAS = "canvas.upper-canvas"  # the drawing surface (the component also has lo
 PREDICTION = "[data-testid='prediction']"  # the big digit (real app) or ink count (bare app)
 IDLE = '.stApp[data-test-script-state="notRunning"]'
 RESET = "Reset canvas & history"  # toolbar button's aria-label
+CLEAR = "Clear the canvas"  # the live canvas' visible Clear button (the toolbar is hidden there)
 ENTER_DELAY_S = 0.25  # pointer on the canvas -> press; under ~100 ms the stroke is lost
 STEP_PX = 4.0  # mouse moves at most this far per event, like a real pointer
 MIN_MOVE_PX = 0.5  # nearer points are one pixel for the canvas: skip the event
@@ -246,8 +247,10 @@ def draw_together(pages: Sequence[Page], drawings: Sequence[Strokes],
 
 
 def clear(page: Page) -> None:
-    """Click the toolbar's reset button (the canvas then sends the empty drawing)."""
-    page.get_by_role("button", name=RESET).click()
+    """Click the visible Clear button (webapp/live_canvas.py), or on a page without it (the bare
+    app) the canvas toolbar's reset button; the canvas then sends the empty drawing."""
+    ours = page.get_by_role("button", name=CLEAR)
+    (ours if ours.count() else page.get_by_role("button", name=RESET)).click()
 
 
 @dataclass

@@ -29,10 +29,11 @@ const SEL = {
   upper: "canvas.upper-canvas",
   background: "canvas.dc-background-canvas",
   toolbar: ".dc-toolbar",
-  undo: 'button[aria-label="Undo"]',
-  redo: 'button[aria-label="Redo"]',
-  reset: 'button[aria-label="Reset canvas & history"]',
-  send: 'button[aria-label="Update the app with this drawing"]',
+  // the toolbar's own buttons, by their aria-labels (or the copy we keep once we took them)
+  undo: 'button[aria-label="Undo"], button[data-digits-label="Undo"]',
+  redo: 'button[aria-label="Redo"], button[data-digits-label="Redo"]',
+  reset: 'button[aria-label="Reset canvas & history"], button[data-digits-label="Reset canvas & history"]',
+  send: 'button[aria-label="Update the app with this drawing"], button[data-digits-label="Update the app with this drawing"]',
 };
 const CANVAS_CSS = ".dc-toolbar{display:none !important}";
 
@@ -162,6 +163,13 @@ function attach(s) {
     return;
   }
   s.canvas = found;
+  // The toolbar is hidden; its buttons (kept by reference) give up their names, so that a
+  // name like "Undo" means the visible button only (for people's tools and for tests).
+  for (const b of found.toolbar.querySelectorAll("button[aria-label]")) {
+    b.dataset.digitsLabel = b.getAttribute("aria-label");
+    b.removeAttribute("aria-label");
+    b.removeAttribute("title");
+  }
   if (!found.root.querySelector("style[data-digits-live]")) {
     const style = document.createElement("style");
     style.dataset.digitsLive = "";

@@ -321,3 +321,18 @@ def _noop() -> None:
 
 def show_unreadable() -> None:
     st.warning(UNREADABLE, icon="⚠️")
+
+
+def show_live_guess(probabilities: np.ndarray, sure: bool = True) -> None:
+    """The guess while the pen is down: only the digit and its probability, in the same place
+    and size as the final answer's (the chart and the rest come with the final answer)."""
+    digit = int(np.argmax(probabilities))
+    share = f"{probabilities[digit]:.0%}" if sure else ""
+    st.markdown(
+        "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
+        f"<span data-testid='prediction' data-live='1' style='font-size:6rem;font-weight:700;line-height:1;"
+        f"opacity:0.75'>{digit if sure else '?'}</span>"
+        f"<span data-testid='probability' style='font-size:1.75rem;flex:1;opacity:0.75'>{share}"
+        "<br><span style='font-size:0.9rem'>reading as you draw…</span></span></div>",
+        unsafe_allow_html=True,  # only our own digit and number are interpolated
+    )

@@ -31,6 +31,10 @@ def canvas_and_answer() -> None:
         image28 = preprocess_canvas(reading.image)
         if reading.changed and reading.source in state.reads:
             state.reads[reading.source] += 1
+        # First, so that it keeps its place whatever follows.
+        n = len((reading.json_data or {}).get("objects", []))
+        st.markdown(f"<div data-testid='reads'>live={state.reads['live']} final={state.reads['final']} "
+                    f"canvas={state.reads['canvas']} objects={n}</div>", unsafe_allow_html=True)
         if reading.error:
             st.warning(UNREADABLE, icon="⚠️")
         elif image28 is None:
@@ -42,13 +46,10 @@ def canvas_and_answer() -> None:
                         f"{p.digit}</div>", unsafe_allow_html=True)
             if reading.final:
                 reading.announce = f"The model reads a {p.digit}."
-        n = len((reading.json_data or {}).get("objects", []))
         if reading.final and reading.source == "final" and image28 is not None:
             own = preprocess_canvas(reading.canvas.image_data)  # the canvas' own picture, same run
             diff = "none" if own is None else f"{float(abs(own - image28).max()):.4f}"
             st.markdown(f"<div data-testid='own-diff'>{diff}</div>", unsafe_allow_html=True)
-        st.markdown(f"<div data-testid='reads'>live={state.reads['live']} final={state.reads['final']} "
-                    f"canvas={state.reads['canvas']} objects={n}</div>", unsafe_allow_html=True)
 
 
 canvas_and_answer()

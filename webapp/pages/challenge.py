@@ -13,7 +13,8 @@ from digits.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
 from digits.text import article, with_article
-from webapp.widgets import canvas_image, digit_canvas, get_predictor, model_path
+from webapp.live_canvas import live_canvas, show_unreadable
+from webapp.widgets import get_predictor, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
          "and the clock breaks ties.")
@@ -47,11 +48,15 @@ def play_round(game: Game, predictor: Predictor) -> None:
     number = len(game.played) + 1
     st.caption(f"Round {number} of {game.rounds} · score {game.score}")
     st.markdown(f"## Draw {article(game.target)} **{game.target}**")
-    canvas = digit_canvas(f"challenge_canvas_{number}")  # a new key each round: a blank canvas
-    image28 = preprocess_canvas(canvas_image(canvas))
-    if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
-        game.judge(predictor.predict(image28).digit, time.time())
-        st.rerun()
+    # A new key each round: a blank canvas. The final picture comes right at pen-up (no live
+    # guesses here: that would give the answer away).
+    with live_canvas(f"challenge_canvas_{number}", live=False) as reading:
+        image28 = preprocess_canvas(reading.image)
+        if reading.error:
+            show_unreadable()
+        if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
+            game.judge(predictor.predict(image28).digit, time.time())
+            st.rerun()
 
 
 def finish(game: Game) -> None:

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from webapp.widgets import (canvas_image, digit_canvas, feedback_widget, get_predictor, show_explanation,
-                            show_prediction)
+from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
+from webapp.widgets import feedback_widget, get_calibration, get_predictor, show_explanation, show_prediction
 
 
 @st.fragment
@@ -13,21 +13,30 @@ def draw_and_read() -> None:
     the menu and the title around it (pen-up -> answer, see README "Performance")."""
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.caption("Draw one digit, 0–9, with the mouse or a finger. Undo, redo and clear are in the bar above it.")
-        canvas = digit_canvas("canvas")
-
-    with right:
-        predictor = get_predictor()
-        image28 = preprocess_canvas(canvas_image(canvas))
-        if predictor is None:
-            pass  # get_predictor already explained what to do
-        elif image28 is None:
-            st.info("Draw a digit on the black square: the answer appears when you lift the pen.", icon="👈")
-        else:
-            prediction = predictor.predict(image28)
-            sure = show_prediction(prediction, image28)
-            show_explanation(image28)
-            feedback_widget(prediction, image28, canvas.json_data, sure)
+        st.caption("Draw one digit, 0–9, with the mouse or a finger.")
+        live = st.toggle("Read while I draw", value=True, key="live_reading",
+                         help="The guess follows the pen; the full answer comes when you lift it.")
+        with live_canvas("canvas", live=live) as reading, right:
+            predictor = get_predictor()
+            image28 = preprocess_canvas(reading.image)
+            if predictor is None:
+                pass  # get_predictor already explained what to do
+            elif reading.error:
+                show_unreadable()
+            elif image28 is None:
+                st.info("Draw a digit on the black square: the answer follows the pen.", icon="👈")
+            elif not reading.final:  # the pen is down: only the digit, the run stays tiny
+                calibration = get_calibration()
+                probabilities = predictor.predict(image28).probabilities
+                decision = calibration.decide(probabilities) if calibration else None
+                show_live_guess(probabilities if decision is None else decision.probabilities,
+                                decision is None or decision.accepted)
+            else:
+                prediction = predictor.predict(image28)
+                sure = show_prediction(prediction, image28)
+                reading.announce = f"The model reads a {prediction.digit}." if sure else "The model is not sure."
+                show_explanation(image28)
+                feedback_widget(prediction, image28, reading.json_data, sure)
 
 
 st.title("✏️ Draw a digit")

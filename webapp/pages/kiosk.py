@@ -12,7 +12,8 @@ import time
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from webapp.widgets import canvas_image, canvas_size, digit_canvas, get_predictor, idle_seconds, is_idle, show_prediction
+from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
+from webapp.widgets import canvas_size, get_predictor, idle_seconds, is_idle, show_prediction
 
 # Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
 # toolbar and decoration, use the whole screen, and make the answer big enough to read from afar.
@@ -40,19 +41,26 @@ def draw_and_read(size: int) -> None:
     state = st.session_state
     # A wrapping row: side by side on a wide screen, the answer under the canvas in portrait.
     with st.container(key="kiosk", horizontal=True, gap="large"):
-        with st.container(width=size + 4):
-            canvas = digit_canvas(f"kiosk_canvas_{state.kiosk_generation}", size)
-        with st.container(key="kiosk_answer", width="stretch"):
-            image28 = preprocess_canvas(canvas_image(canvas))
+        left, answer = st.container(width=size + 4), st.container(key="kiosk_answer", width="stretch")
+        live = left.toggle("Read while I draw", value=True, key="kiosk_live")
+        # The canvas and its big Clear in the left box, the answer in the other.
+        with left, live_canvas(f"kiosk_canvas_{state.kiosk_generation}", size, live=live,
+                               controls="clear") as reading, answer:
+            image28 = preprocess_canvas(reading.image)
             note_activity(image28)
             predictor = get_predictor()
             if predictor is None:
                 pass  # get_predictor already explained what to do
+            elif reading.error:
+                show_unreadable()
             elif image28 is None:
                 st.info("Draw a digit, 0–9, in the black square.", icon="✏️")
+            elif not reading.final:  # the pen is down: only the digit
+                show_live_guess(predictor.predict(image28).probabilities)
             else:
-                show_prediction(predictor.predict(image28), image28)
-
+                prediction = predictor.predict(image28)
+                sure = show_prediction(prediction, image28)
+                reading.announce = f"The model reads a {prediction.digit}." if sure else "The model is not sure."
 
 def note_activity(image28) -> None:
     """A changed drawing is a sign of life: remember when it happened."""

@@ -6,18 +6,10 @@ import streamlit as st
 from digits.number import NUMBER_CANVAS, NumberReading, read_number
 from digits.render import STROKE_WIDTH
 from digits.text import percent
-from webapp.widgets import canvas_image, enlarge, get_calibration, get_predictor
+from webapp.live_canvas import live_canvas, show_unreadable
+from webapp.widgets import enlarge, get_calibration, get_predictor
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
-
-
-def number_canvas(key: str):
-    """The wide black strip, with the Draw page's pen (so each digit reaches the model alike)."""
-    from streamlit_drawable_canvas import st_canvas  # registers itself: needs Streamlit running
-
-    height, width = NUMBER_CANVAS
-    return st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
-                     width=width, height=height, drawing_mode="freedraw", return_image_data=True, key=key)
 
 
 def show_number(reading: NumberReading) -> None:
@@ -51,18 +43,19 @@ def show_number(reading: NumberReading) -> None:
 
 st.title("🔢 Write a number")
 st.caption("Write a few digits side by side, left to right, with a little space between them. "
-           "Undo, redo and clear are in the bar above the canvas.")
-# The canvas' toolbar appears above it while the pointer is over it: leave it room, or it
-# covers the instructions.
-st.space("medium")
-canvas = number_canvas("number_canvas")
-
-predictor = get_predictor()
-image = canvas_image(canvas)
-reading = read_number(image, predictor) if predictor is not None and image is not None else None
-if predictor is None:
-    pass  # get_predictor already explained what to do
-elif reading is None or not reading.digits:
-    st.info("Write a number on the black strip: it is read when you lift the pen.", icon="👆")
-else:
-    show_number(reading)
+           "Esc clears, Ctrl+Z undoes.")
+height, width = NUMBER_CANVAS
+# The digits are read when the pen lifts, from the companion's picture (webapp/live_canvas.py).
+with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE_WIDTH) as canvas:
+    predictor = get_predictor()
+    image = canvas.image
+    reading = read_number(image, predictor) if predictor is not None and image is not None else None
+    if predictor is None:
+        pass  # get_predictor already explained what to do
+    elif canvas.error:
+        show_unreadable()
+    elif reading is None or not reading.digits:
+        st.info("Write a number on the black strip: it is read when you lift the pen.", icon="👆")
+    else:
+        show_number(reading)
+        canvas.announce = f"The model reads {reading.text}."
