@@ -62,3 +62,37 @@ def test_bad_files_get_a_clear_message(tmp_path, content, message):
     run = evaluate("--strokes", str(path))
     assert run.returncode == 2
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_dev_digits_report_rejection_and_accuracy_on_the_answered():
+    run = evaluate("--strokes", "--variant", "random")  # the shipped dev file is the default
+    assert run.returncode == 0, run.stderr
+    result = last_json(run.stdout)
+    assert result["n"] == 3000 and result["rejected"] <= 0.01
+    assert result["accuracy_answered"] >= result["accuracy"]
+    assert "answered 'not a digit'" in run.stdout
+
+
+@pytest.mark.slow
+def test_dev_nondigits_per_kind_and_character(unipen_nondigit_dev):
+    run = evaluate("--nondigits", str(unipen_nondigit_dev))
+    assert run.returncode == 0, run.stderr
+    result = last_json(run.stdout)
+    assert result["n"] == 2250 and set(result) == {"n", "rejected", "per_kind"}
+    assert set(result["per_kind"]) == {"uppercase", "lowercase", "symbol"}
+    assert result["rejected"] >= 0.85, run.stdout
+    assert "per character" in run.stdout and "most often read as a digit" in run.stdout
+
+
+def test_a_small_nondigit_file_is_read(tmp_path):
+    path = tmp_path / "letters.jsonl"
+    rows = [{"label": "X", "kind": "uppercase", "strokes": [[[0, 0], [100, 100]], [[100, 0], [0, 100]]]},
+            {"label": "#", "kind": "symbol", "strokes": [[[30, 0], [20, 100]], [[70, 0], [60, 100]],
+                                                        [[0, 33], [100, 33]], [[0, 66], [100, 66]]]}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = evaluate("--nondigits", str(path), "--variant", "easy")
+    assert run.returncode == 0, run.stderr
+    result = last_json(run.stdout)
+    assert result["n"] == 2 and set(result["per_kind"]) == {"uppercase", "symbol"}
+    assert 0 <= result["rejected"] <= 1

@@ -94,7 +94,8 @@ def test_predict_csv_in_a_real_process(test_csv, tmp_path):
 def test_train_py_on_a_kaggle_csv(train_csv, mnist, tmp_path):
     n_val = len(stratified_split(mnist.y_train[:N], 0.2, seed=0)[1])
     run = subprocess.run([sys.executable, "train.py", "--kaggle-csv", str(train_csv), "--epochs", "1",
-                          "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
+                          "--members", "1", "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                         timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"Training on {N - n_val} images, validating on {n_val}, testing on {n_val}." in run.stdout
     assert "Test accuracy" in run.stdout
@@ -102,4 +103,5 @@ def test_train_py_on_a_kaggle_csv(train_csv, mnist, tmp_path):
     assert report["test"]["n"] == n_val and 0 <= report["test_accuracy"] <= 1
     assert report["training"]["data"]["kaggle_csv"] == str(train_csv)
     assert report["training"]["epochs"] == 1
-    load_model(tmp_path / "digits.keras")  # a real model file, loadable in safe mode
+    load_model(tmp_path / "members" / "member-0.keras")  # a real model file, loadable in safe mode
+    assert (tmp_path / "digits.onnx").stat().st_size > 0 and not (tmp_path / "calibration.json").exists()

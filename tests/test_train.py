@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from digits.model import load_model
+from digits.model import Predictor, load_model
 from digits.training import save_atomic
 from tests.conftest import REPO
 
@@ -16,7 +16,7 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_train_writes_model_report_and_figures(tmp_path):
     run = subprocess.run(
-        [sys.executable, "train.py", "--epochs", "1", "--limit", "300", "--stroke-copies", "1",
+        [sys.executable, "train.py", "--members", "2", "--epochs", "1", "--limit", "300", "--stroke-copies", "1",
          "--out", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -24,11 +24,16 @@ def test_train_writes_model_report_and_figures(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert 0 <= report["test_accuracy"] <= 1
     assert report["training"]["epochs"] == 1 and report["training"]["data"]["strokes_train"] > 0
+    assert report["training"]["members"] == 2 and report["training"]["data"]["nondigits_train"] > 0
     assert np.asarray(report["test"]["confusion"]).sum() == 10000
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(report["history"])
     for name in report["figures"].values():
         assert (tmp_path / name).stat().st_size > 1000
-    load_model(tmp_path / "digits.keras")  # loads in safe mode
+    members = [load_model(tmp_path / "members" / f"member-{k}.keras") for k in (0, 1)]  # safe mode
+    served = Predictor.load(tmp_path / "digits.onnx")  # the exported ensemble
+    x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    expected = np.mean([m.predict_on_batch(x[..., None]) for m in members], axis=0)
+    np.testing.assert_allclose(served.probabilities(x), expected, atol=1e-5)
 
 
 def test_bad_arguments_are_refused():
