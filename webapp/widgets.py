@@ -19,9 +19,8 @@ import streamlit as st
 
 from digits import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
-from digits.inference import serve_single_threaded
 from digits.model import MODEL_PATH, ModelError, Prediction, Predictor
-from digits.reject import Calibration, Decision, load_for_model
+from digits.reject import DIGIT, NOT_DIGIT, UNSURE, Calibration, Decision, load_for_model
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import article, percent, with_article
 
@@ -31,14 +30,13 @@ from digits.text import article, percent, with_article
 @st.cache_resource(show_spinner="Loading the model…")
 def _load_predictor(path: str) -> Predictor:
     predictor = Predictor.load(path)
-    serve_single_threaded()
     # Everything loaded so far lives as long as the server: keep later collections from walking it.
     gc.freeze()
     return predictor
 
 
 def model_path() -> str:
-    """The operator's choice (DIGITS_MODEL, default model/digits.keras), never a visitor's."""
+    """The operator's choice (DIGITS_MODEL, default model/digits.onnx), never a visitor's."""
     return os.environ.get("DIGITS_MODEL", str(MODEL_PATH))
 
 
@@ -57,8 +55,8 @@ def _load_calibration(path: str) -> Calibration | None:
 
 
 def get_calibration() -> Calibration | None:
-    """The "not sure" rule measured for the served model; None (always name a digit) if there is
-    no model/calibration.json made for this exact model file."""
+    """The "not a digit" and "not sure" rules measured for the served model; None (always name
+    a digit) if there is no model/calibration.json made for this exact model file."""
     return _load_calibration(model_path())
 
 
@@ -95,29 +93,37 @@ def digit_canvas(key: str, size: int = CANVAS):
 # --------------------------------------------------------------------------- the answer
 
 
+NOT_A_DIGIT_LABEL = "not a digit"
+
+
 def probability_chart(probabilities: np.ndarray, height: int = 220) -> tuple[pd.DataFrame, dict]:
-    """Bar chart of the 10 probabilities, digits in order, the winner highlighted: the data and
-    its Vega-Lite spec, for st.vega_lite_chart.
+    """Bar chart of the probabilities: the ten digits in order, the best one highlighted, and
+    "not a digit" as a separate bar in its own colour at the end. The data and its Vega-Lite
+    spec, for st.vega_lite_chart.
 
     Written as a plain spec, not with Altair: Altair builds and validates its objects on every
     rerun, ~20 ms of CPU (and GIL) per answer, about a third of the server's work for a drawing
     (measured with bench/); the chart in the browser is the same.
     """
-    winner = int(np.argmax(probabilities))
-    df = pd.DataFrame({
-        "digit": [str(d) for d in range(10)],
-        "probability": np.asarray(probabilities, float),
-        "winner": [d == winner for d in range(10)],
-    })
+    p = np.asarray(probabilities, float)
+    labels = [str(d) for d in range(10)] + [NOT_A_DIGIT_LABEL] * (len(p) > 10)
+    best = int(np.argmax(p))
+    df = pd.DataFrame({"label": labels, "probability": p[: len(labels)],
+                       "kind": ["best" if i == best else ("other" if i == 10 else "digit")
+                                for i in range(len(labels))]})
     spec = {
         "height": height,
         "mark": {"type": "bar"},
         "encoding": {
-            "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0, "title": None}},
+            "x": {"field": "label", "type": "nominal", "sort": None,
+                  "axis": {"labelAngle": 0, "title": None,
+                           # two short lines fit under a bar as narrow as a digit's
+                           "labelExpr": f"datum.label == '{NOT_A_DIGIT_LABEL}' ? ['not a', 'digit'] : datum.label"}},
             "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
                   "axis": {"format": "%", "title": None}},
-            "color": {"condition": {"test": "datum.winner", "value": "#e4572e"}, "value": "#9aa5b1"},
-            "tooltip": [{"field": "digit", "type": "nominal"},
+            "color": {"field": "kind", "type": "nominal", "legend": None,
+                      "scale": {"domain": ["best", "digit", "other"], "range": ["#e4572e", "#9aa5b1", "#5b6b7a"]}},
+            "tooltip": [{"field": "label", "type": "nominal", "title": "answer"},
                         {"field": "probability", "type": "quantitative", "format": ".1%"}],
         },
     }
@@ -171,20 +177,22 @@ def png_data_url(image28: np.ndarray) -> str:
 
 
 def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
-    """The digit large (or "?" and the two best guesses when the model is not sure), its
-    calibrated probability, the chart and the model's-eye preview. True when it named a digit."""
+    """The answer large: the digit and its calibrated probability; "✗" and "That doesn't look
+    like a digit"; or "?" and "Not sure: 4 or 9?"; then the chart and the model's-eye preview.
+    True when it named a digit."""
     calibration = get_calibration()
     decision = calibration.decide(prediction.probabilities) if calibration else None
     probabilities = prediction.probabilities if decision is None else decision.probabilities
-    sure = decision is None or decision.accepted
+    verdict = DIGIT if decision is None else decision.verdict
+    big = {DIGIT: str(prediction.digit), NOT_DIGIT: "✗", UNSURE: "?"}[verdict]
+    share = percent(probabilities[prediction.digit]) if verdict == DIGIT else ""
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
     # column block drawn with the answer delays it in the browser (pen-up -> answer, README
     # "Performance"). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
-    share = percent(probabilities[prediction.digit]) if sure else ""
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
-        f"<span data-testid='prediction' style='font-size:6rem;font-weight:700;line-height:1'>"
-        f"{prediction.digit if sure else '?'}</span>"
+        f"<span data-testid='prediction' data-verdict='{verdict}' "
+        f"style='font-size:6rem;font-weight:700;line-height:1'>{big}</span>"
         f"<span data-testid='probability' style='font-size:1.75rem;flex:1'>{share}</span>"
         f"<figure style='margin:0;text-align:center'><img src='{png_data_url(image28)}' alt='the 28×28 input' "
         "style='width:112px;height:112px;max-width:none;object-fit:fill;image-rendering:pixelated;border:1px solid #888'>"
@@ -192,16 +200,19 @@ def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
         "</figure></div>",
         unsafe_allow_html=True,  # only our own digit, number and PNG are interpolated
     )
-    if not sure:
-        show_not_sure(decision)
+    if verdict != DIGIT:
+        st.markdown(verdict_message(decision))
     st.vega_lite_chart(*probability_chart(probabilities, height=180), width="stretch")
-    return sure
+    return verdict == DIGIT
 
 
-def show_not_sure(decision: Decision) -> None:
+def verdict_message(decision: Decision) -> str:
+    """What the page says when it names no digit (Draw, kiosk, Number, Challenge)."""
     (first, p1), (second, p2) = decision.guesses
-    st.markdown(f"**Not sure — is that a digit?** Best guesses: **{first}** ({p1:.0%}) "
-                f"or **{second}** ({p2:.0%}).")
+    if decision.verdict == NOT_DIGIT:
+        return (f"**That doesn't look like a digit.** If it is one, it looks most like "
+                f"**{first}** ({p1:.0%}).")
+    return f"**Not sure: {first} or {second}?** ({p1:.0%} or {p2:.0%})"
 
 
 def show_explanation(image28: np.ndarray) -> None:
