@@ -48,7 +48,7 @@ def sanitize_name(raw: str | None) -> str:
 @dataclass
 class Round:
     target: int
-    answer: int  # what the model read
+    answer: int | None  # what the model read; None when it named no digit (not a digit, not sure)
     seconds: float  # since the game started, when this round was judged
 
     @property
@@ -75,11 +75,12 @@ class Game:
         """The digit asked for now; None once the game is over."""
         return None if self.done else self.asked[len(self.played)]
 
-    def judge(self, answer: int, now: float) -> Round:
+    def judge(self, answer: int | None, now: float) -> Round:
         """Record the model's reading of this round's drawing and move on."""
         if self.done:
             raise ValueError("the game is over")
-        played = Round(self.asked[len(self.played)], int(answer), max(0.0, now - self.started))
+        played = Round(self.asked[len(self.played)], None if answer is None else int(answer),
+                       max(0.0, now - self.started))
         self.played.append(played)
         return played
 

@@ -5,7 +5,7 @@ only tells Python about a drawing 200 ms after pen-up (a debounce), and nothing 
 moves. The companion (`live_canvas.js`, a Components-v2 component: inline strings, no iframe,
 no build step) sits under it in the same page, finds the canvas' own bitmaps, and sends:
 
-- while the pen moves (``live=True``): a PNG snapshot at most every 120 ms, one in flight: the
+- while the pen moves (``live=True``): a PNG snapshot at most every 200 ms, one in flight: the
   next goes only once Python has echoed back (``data.ack``) the sequence number it processed;
 - at pen-up, at once: the final snapshot, and the canvas' own value (its strokes) in the same
   rerun, by clicking the canvas' hidden "Update the app with this drawing" button.
@@ -46,8 +46,12 @@ import cv2
 import numpy as np
 import streamlit as st
 
+from digits.model import Prediction
 from digits.preprocess import preprocess_canvas
+from digits.reject import DIGIT
 from digits.render import CANVAS, STROKE_WIDTH
+
+from .widgets import decide
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ UNREADABLE = "That drawing could not be read. Clear the canvas and draw again."
 PNG_PREFIX = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_SEQ = 2**53  # JavaScript's exact integers
-MIN_LIVE_GAP_S = 0.04  # live values closer together than this are not read (the JS sends <= 1/120 ms)
+MIN_LIVE_GAP_S = 0.04  # live values closer together than this are not read (the JS sends <= 1/200 ms)
 SID_MAX = 32
 
 _JS = (Path(__file__).with_name("live_canvas.js")).read_text()
@@ -323,15 +327,16 @@ def show_unreadable() -> None:
     st.warning(UNREADABLE, icon="⚠️")
 
 
-def show_live_guess(probabilities: np.ndarray, sure: bool = True) -> None:
-    """The guess while the pen is down: only the digit and its probability, in the same place
-    and size as the final answer's (the chart and the rest come with the final answer)."""
-    digit = int(np.argmax(probabilities))
-    share = f"{probabilities[digit]:.0%}" if sure else ""
+def show_live_guess(prediction: Prediction) -> None:
+    """The guess while the pen is down: only the answer (the digit and its probability, or
+    ✗ / ?), in the same place and size as the final answer's (the chart and the rest come with
+    the final answer)."""
+    verdict, big, probabilities, _ = decide(prediction)
+    share = f"{probabilities[prediction.digit]:.0%}" if verdict == DIGIT else ""
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
-        f"<span data-testid='prediction' data-live='1' style='font-size:6rem;font-weight:700;line-height:1;"
-        f"opacity:0.75'>{digit if sure else '?'}</span>"
+        f"<span data-testid='prediction' data-live='1' data-verdict='{verdict}' "
+        f"style='font-size:6rem;font-weight:700;line-height:1;opacity:0.75'>{big}</span>"
         f"<span data-testid='probability' style='font-size:1.75rem;flex:1;opacity:0.75'>{share}"
         "<br><span style='font-size:0.9rem'>reading as you draw…</span></span></div>",
         unsafe_allow_html=True,  # only our own digit and number are interpolated

@@ -176,15 +176,22 @@ def png_data_url(image28: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode() if ok else ""
 
 
+def decide(prediction: Prediction) -> tuple[str, str, np.ndarray, Decision | None]:
+    """The one answer every page gives: (verdict, what to show large, calibrated probabilities,
+    the decision). Without a calibration made for this model it always names the best digit."""
+    calibration = get_calibration()
+    if calibration is None:
+        return DIGIT, str(prediction.digit), prediction.probabilities, None
+    decision = calibration.decide(prediction.probabilities)
+    big = {DIGIT: str(prediction.digit), NOT_DIGIT: "✗", UNSURE: "?"}[decision.verdict]
+    return decision.verdict, big, decision.probabilities, decision
+
+
 def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
     """The answer large: the digit and its calibrated probability; "✗" and "That doesn't look
     like a digit"; or "?" and "Not sure: 4 or 9?"; then the chart and the model's-eye preview.
     True when it named a digit."""
-    calibration = get_calibration()
-    decision = calibration.decide(prediction.probabilities) if calibration else None
-    probabilities = prediction.probabilities if decision is None else decision.probabilities
-    verdict = DIGIT if decision is None else decision.verdict
-    big = {DIGIT: str(prediction.digit), NOT_DIGIT: "✗", UNSURE: "?"}[verdict]
+    verdict, big, probabilities, decision = decide(prediction)
     share = percent(probabilities[prediction.digit]) if verdict == DIGIT else ""
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
     # column block drawn with the answer delays it in the browser (pen-up -> answer, README

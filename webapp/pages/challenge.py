@@ -12,9 +12,10 @@ from digits import feedback
 from digits.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
+from digits.reject import DIGIT
 from digits.text import article, with_article
 from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import get_predictor, model_path
+from webapp.widgets import decide, get_predictor, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
          "and the clock breaks ties.")
@@ -35,14 +36,15 @@ def start() -> None:
 
 
 def play_round(game: Game, predictor: Predictor) -> None:
-    # The banner is always there (what to do before round 1, the last verdict after), so the
+    # The banner is always there (the rules before round 1, the last verdict after), so the
     # canvas stays where the hand expects it from one round to the next.
     with st.container(key="challenge_banner"):
         if game.played:
             last = game.played[-1]
             verdict = st.success if last.right else st.error
+            read = "could not read a digit" if last.answer is None else f"read {with_article(last.answer)}"
             verdict(f"Round {len(game.played)}: you were asked for {with_article(last.target)}, "
-                    f"the model read {with_article(last.answer)}.", icon="✅" if last.right else "❌")
+                    f"the model {read}.", icon="✅" if last.right else "❌")
         else:
             st.info("Draw the digit asked for, then press Check.", icon="✏️")
     number = len(game.played) + 1
@@ -55,7 +57,9 @@ def play_round(game: Game, predictor: Predictor) -> None:
         if reading.error:
             show_unreadable()
         if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
-            game.judge(predictor.predict(image28).digit, time.time())
+            prediction = predictor.predict(image28)
+            named = decide(prediction)[0] == DIGIT  # the Draw page's answer: a letter scores nothing
+            game.judge(prediction.digit if named else None, time.time())
             st.rerun()
 
 
@@ -72,7 +76,7 @@ def finish(game: Game) -> None:
     st.dataframe(pd.DataFrame({
         "round": range(1, len(game.played) + 1),
         "asked": [r.target for r in game.played],
-        "model read": [r.answer for r in game.played],
+        "model read": ["–" if r.answer is None else r.answer for r in game.played],
         "": ["✅" if r.right else "❌" for r in game.played],
     }), hide_index=True)
     if st.button("Play again", type="primary", key="challenge_again"):

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
+from digits.text import with_article
 from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
-from webapp.widgets import feedback_widget, get_calibration, get_predictor, show_explanation, show_prediction
+from webapp.widgets import feedback_widget, get_predictor, show_explanation, show_prediction
 
 
 @st.fragment
@@ -26,15 +27,12 @@ def draw_and_read() -> None:
             elif image28 is None:
                 st.info("Draw a digit on the black square: the answer follows the pen.", icon="👈")
             elif not reading.final:  # the pen is down: only the digit, the run stays tiny
-                calibration = get_calibration()
-                probabilities = predictor.predict(image28).probabilities
-                decision = calibration.decide(probabilities) if calibration else None
-                show_live_guess(probabilities if decision is None else decision.probabilities,
-                                decision is None or decision.accepted)
+                show_live_guess(predictor.predict(image28))
             else:
                 prediction = predictor.predict(image28)
                 sure = show_prediction(prediction, image28)
-                reading.announce = f"The model reads a {prediction.digit}." if sure else "The model is not sure."
+                reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
+                                    else "The model does not name a digit.")
                 show_explanation(image28)
                 feedback_widget(prediction, image28, reading.json_data, sure)
 

@@ -12,6 +12,7 @@ import time
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
+from digits.text import with_article
 from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
 from webapp.widgets import canvas_size, get_predictor, idle_seconds, is_idle, show_prediction
 
@@ -56,11 +57,12 @@ def draw_and_read(size: int) -> None:
             elif image28 is None:
                 st.info("Draw a digit, 0–9, in the black square.", icon="✏️")
             elif not reading.final:  # the pen is down: only the digit
-                show_live_guess(predictor.predict(image28).probabilities)
+                show_live_guess(predictor.predict(image28))
             else:
                 prediction = predictor.predict(image28)
                 sure = show_prediction(prediction, image28)
-                reading.announce = f"The model reads a {prediction.digit}." if sure else "The model is not sure."
+                reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
+                                    else "The model does not name a digit.")
 
 def note_activity(image28) -> None:
     """A changed drawing is a sign of life: remember when it happened."""

@@ -4,10 +4,11 @@ Draw page; the number large, then each digit with what the model saw and its pro
 import streamlit as st
 
 from digits.number import NUMBER_CANVAS, NumberReading, read_number
+from digits.reject import DIGIT, NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
 from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import enlarge, get_calibration, get_predictor
+from webapp.widgets import decide, enlarge, get_predictor
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
 
@@ -19,23 +20,20 @@ def show_number(reading: NumberReading) -> None:
         f"{reading.text}</div>",
         unsafe_allow_html=True,  # only digits we computed are interpolated
     )
-    calibration = get_calibration()
     unsure = 0
     for start in range(0, len(reading.digits), PER_ROW):
         row = reading.digits[start: start + PER_ROW]
         for col, d in zip(st.columns(PER_ROW), row):
-            probs = d.prediction.probabilities
-            if calibration is not None:
-                decision = calibration.decide(probs)
-                probs, sure = decision.probabilities, decision.accepted
-                others = f"{decision.guesses[0][0]} or {decision.guesses[1][0]}?"
-            else:
-                sure, others = True, ""
-            unsure += not sure
+            verdict, _, probs, decision = decide(d.prediction)  # the Draw page's answer, per digit
+            unsure += verdict != DIGIT
             with col:
                 st.image(enlarge(d.image28, 84), width=84)
                 label = f"**{d.prediction.digit}** · {percent(probs[d.prediction.digit])}"
-                st.markdown(label if sure else f"{label}  \n:orange[not sure: {others}]")
+                if verdict == NOT_DIGIT:
+                    label += "  \n:orange[not a digit?]"
+                elif verdict == UNSURE:
+                    label += f"  \n:orange[not sure: {decision.guesses[0][0]} or {decision.guesses[1][0]}?]"
+                st.markdown(label)
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
         st.warning(f"Not sure about {which}: rewrite {them} a little clearer.", icon="🤔")
