@@ -23,6 +23,7 @@ test-fast: $(VENV)/.dev-deps mnist
 
 bench: $(VENV)/.dev-deps chromium mnist
 	$(PY) -m bench
+	$(PY) -m bench.live   # the live canvas: pen-up and first-guess latency, CPU live on/off, 20 pages
 
 soak: $(VENV)/.dev-deps chromium
 	$(PY) -m bench.soak
