@@ -135,7 +135,7 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
 
     raw_d, raw_n = predictor.probabilities(x_d), predictor.probabilities(x_n)
     raw_cal, y_cal = np.concatenate([raw_d, raw_n]), np.concatenate([y_d, y_n])
-    t = fit_temperature(raw_cal, y_cal)
+    t = round(fit_temperature(raw_cal, y_cal), 6)  # as stored: thresholds are compared bit for bit
     p_cal = apply_temperature(raw_cal, t)
     fig: dict = {
         "calibration_digits": len(y_d), "calibration_nondigits": len(y_n), "temperature": round(t, 4),
@@ -155,7 +155,7 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
     for score in SCORES:
         for share in UNSURE_SHARES:
             t_unsure, t_nd = thresholds(p_d, score, share, reject_rate)
-            cal = Calibration(round(t, 6), score, t_unsure, t_nd, file_sha256(model_path))
+            cal = Calibration(t, score, t_unsure, t_nd, file_sha256(model_path))
             candidates.append((nondigit_objective(cal), score, share, cal))
     fig["candidates"] = [{"score": sc, "unsure_share": sh, "nondigits_rejected": round(obj, 4),
                           "threshold": c.threshold, "nondigit_threshold": c.nondigit_threshold}

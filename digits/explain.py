@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .inference import Network
+from .model import Predictor
 
 PATCH, STRIDE = 5, 2  # ~stroke-sized patches, overlapping so the map is smooth
 
@@ -25,10 +26,11 @@ class Explanation:
     saliency: np.ndarray  # (28, 28) in [0, 1]
 
 
-def explain(network: Network, image28: np.ndarray) -> Explanation:
+def explain(predictor: Predictor, image28: np.ndarray) -> Explanation:
+    """The maps for the digit the app answers (the TTA reading); occlusion on the plain view."""
     x = np.asarray(image28, np.float32).reshape(1, 28, 28, 1)
-    probs = network.probabilities(x)[0]
-    top = int(np.argmax(probs[:10]))
+    top = predictor.predict(image28).digit
+    network = predictor.network
     return Explanation(top, network.first_layer(x)[0], occlusion_saliency(network, x[0, ..., 0], top))
 
 

@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .inference import Network, UnsupportedModel
@@ -104,9 +105,28 @@ class Prediction:
         return float(self.probabilities[self.digit])
 
 
+# Test-time augmentation: each input is also read turned by ±8° and scaled by 0.9 and 1.1 (the
+# kinds of change the training augmentation makes), and the five readings are averaged. Measured
+# with one member (README "Ablation"): MNIST test 99.50 -> 99.69 %, UNIPEN dev random 98.90 ->
+# 99.00 %, easy 99.03 -> 99.13 %.
+TTA_VIEWS = ((0.0, 1.0), (8.0, 1.0), (-8.0, 1.0), (0.0, 0.9), (0.0, 1.1))  # (degrees, scale)
+
+
+def tta_views(x: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) -> (V, N, 28, 28): every input under each of TTA_VIEWS."""
+    views = []
+    for degrees, scale in TTA_VIEWS:
+        if (degrees, scale) == (0.0, 1.0):
+            views.append(x)
+            continue
+        m = cv2.getRotationMatrix2D((14.0, 14.0), degrees, scale)
+        views.append(np.stack([cv2.warpAffine(img, m, (28, 28), flags=cv2.INTER_LINEAR) for img in x]))
+    return np.stack(views)
+
+
 class Predictor:
     """The one way the app, the CLI and the evaluations predict: the exported graph run by
-    digits.inference (ONNX Runtime, no TensorFlow)."""
+    digits.inference (ONNX Runtime, no TensorFlow), averaged over the TTA views."""
 
     def __init__(self, network: Network, path: Path = MODEL_PATH) -> None:
         self.network = network
@@ -130,8 +150,12 @@ class Predictor:
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 11) probabilities."""
-        x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
-        out = [self.network.probabilities(x[i: i + batch_size]) for i in range(0, len(x), batch_size)]
+        x = np.asarray(images, np.float32).reshape(-1, 28, 28)
+        out = []
+        for i in range(0, len(x), batch_size):
+            views = tta_views(x[i: i + batch_size])  # one run of the graph for all views
+            v, n = views.shape[:2]
+            out.append(self.network.probabilities(views.reshape(v * n, 28, 28, 1)).reshape(v, n, -1).mean(axis=0))
         return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), np.float32)
 
     def predict(self, image: np.ndarray) -> Prediction:

@@ -25,7 +25,10 @@ from .inference import file_sha256, softmax
 from .model import MODEL_DIR
 
 CALIBRATION_PATH = MODEL_DIR / "calibration.json"
-SCORES = ("max_prob", "margin", "neg_entropy")  # higher = more confident, for every kind
+# Higher = more confident, for every kind. The first three are among the ten digits alone
+# (renormalised); "digit_prob" is the best digit's share of all eleven outputs, so it also falls
+# when "not a digit" takes probability.
+SCORES = ("max_prob", "margin", "neg_entropy", "digit_prob")
 DIGIT, NOT_DIGIT, UNSURE = "digit", "not a digit", "not sure"
 NEVER = 2.0  # a nondigit_threshold no probability reaches
 _EPS = 1e-12
@@ -95,7 +98,9 @@ def digit_probabilities(probs: np.ndarray) -> np.ndarray:
 
 
 def confidence(probs: np.ndarray, kind: str) -> np.ndarray:
-    """One confidence score per row among the ten digits; every kind grows with confidence."""
+    """One confidence score per row; every kind grows with confidence."""
+    if kind == "digit_prob":
+        return np.asarray(probs, np.float64)[..., :10].max(axis=-1)
     p = digit_probabilities(probs)
     if kind == "max_prob":
         return p.max(axis=-1)

@@ -30,11 +30,22 @@ def pen_drawings(unipen_dev, unipen_nondigit_dev) -> np.ndarray:
 
 def test_served_graph_gives_the_keras_ensembles_answers(predictor, members, mnist, pen_drawings):
     x = np.concatenate([mnist.x_test[:2000].astype(np.float32) / 255, pen_drawings])
-    ours = predictor.probabilities(x)
+    ours = predictor.network.probabilities(x[..., None])
     theirs = np.mean([np.asarray(m.predict_on_batch(x[..., None])) for m in members], axis=0)
     assert ours.shape == (len(x), NUM_CLASSES)
     assert np.abs(ours - theirs).max() < 1e-5
     np.testing.assert_array_equal(ours.argmax(axis=1), theirs.argmax(axis=1))
+
+
+def test_predictions_average_the_tta_views_through_the_graph(predictor, members, pen_drawings):
+    from digits.model import TTA_VIEWS, tta_views
+
+    x = pen_drawings[:16]
+    views = tta_views(x)
+    assert views.shape == (len(TTA_VIEWS), 16, 28, 28)
+    np.testing.assert_array_equal(views[0], x)  # the plain view first
+    keras_tta = np.mean([np.mean([m.predict_on_batch(v[..., None]) for m in members], axis=0) for v in views], axis=0)
+    np.testing.assert_allclose(predictor.probabilities(x), keras_tta, atol=1e-5)
 
 
 def test_first_layer_output_is_the_first_members_first_block(predictor, members, pen_drawings):
@@ -100,7 +111,7 @@ def test_serving_never_imports_tensorflow():
         "import webapp.widgets\n"
         "p = Predictor.load()\n"
         "probs = p.predict(np.zeros((28, 28), np.float32)).probabilities\n"
-        "load_for_model(p.path).decide(probs); explain(p.network, np.ones((28, 28), np.float32))\n"
+        "load_for_model(p.path).decide(probs); explain(p, np.ones((28, 28), np.float32))\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnx') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

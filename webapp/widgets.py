@@ -228,11 +228,11 @@ def show_explanation(image28: np.ndarray) -> None:
     with st.expander("What the network sees"):
         if not st.toggle("Show the input, the first layer and the saliency map", key="explain"):
             return
-        ex = explain(_load_predictor(model_path()).network, image28)
+        ex = explain(_load_predictor(model_path()), image28)
         left, right = st.columns(2)
         left.image(enlarge(image28), caption="the 28×28 input", width=140)
         right.image(saliency_overlay(image28, ex.saliency), width=140,
-                    caption=f"the ink that made it {with_article(ex.digit)} (gradient × input)")
+                    caption=f"the ink that made it {with_article(ex.digit)} (occlusion: where covering it changes the answer)")
         st.image(activation_grid(ex.activations), width="stretch",
                  caption=f"the first convolution layer's {ex.activations.shape[-1]} activation maps "
                          "(bright: the filter fires there)")
