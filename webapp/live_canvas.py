@@ -50,8 +50,9 @@ from digits.model import Prediction
 from digits.preprocess import preprocess_canvas
 from digits.reject import DIGIT
 from digits.render import CANVAS, STROKE_WIDTH
+from digits.text import with_article
 
-from .widgets import decide
+from .widgets import decide, get_predictor, show_prediction
 
 log = logging.getLogger(__name__)
 
@@ -341,3 +342,27 @@ def show_live_guess(prediction: Prediction) -> None:
         "<br><span style='font-size:0.9rem'>reading as you draw…</span></span></div>",
         unsafe_allow_html=True,  # only our own digit and number are interpolated
     )
+
+
+def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str
+                ) -> tuple[Prediction, bool] | None:
+    """What the Draw page and the kiosk show for a reading: nothing if the model is missing
+    (get_predictor said why), the "could not be read" note, a hint on an empty canvas, the live
+    guess while the pen is down (only the digit: the run stays tiny), or the full answer, read
+    to screen readers. Returns (the prediction, whether it named a digit) for a full answer."""
+    predictor = get_predictor()
+    if predictor is None:
+        return None
+    if reading.error:
+        show_unreadable()
+    elif image28 is None:
+        st.info(empty_hint, icon=icon)
+    elif not reading.final:
+        show_live_guess(predictor.predict(image28))
+    else:
+        prediction = predictor.predict(image28)
+        sure = show_prediction(prediction, image28)
+        reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
+                            else "The model does not name a digit.")
+        return prediction, sure
+    return None

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from digits.text import with_article
-from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
-from webapp.widgets import feedback_widget, get_predictor, show_explanation, show_prediction
+from webapp.live_canvas import live_canvas, show_answer
+from webapp.widgets import feedback_widget, show_explanation
 
 
 @st.fragment
@@ -18,21 +17,10 @@ def draw_and_read() -> None:
         live = st.toggle("Read while I draw", value=True, key="live_reading",
                          help="The guess follows the pen; the full answer comes when you lift it.")
         with live_canvas("canvas", live=live) as reading, right:
-            predictor = get_predictor()
             image28 = preprocess_canvas(reading.image)
-            if predictor is None:
-                pass  # get_predictor already explained what to do
-            elif reading.error:
-                show_unreadable()
-            elif image28 is None:
-                st.info("Draw a digit on the black square: the answer follows the pen.", icon="👈")
-            elif not reading.final:  # the pen is down: only the digit, the run stays tiny
-                show_live_guess(predictor.predict(image28))
-            else:
-                prediction = predictor.predict(image28)
-                sure = show_prediction(prediction, image28)
-                reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
-                                    else "The model does not name a digit.")
+            answer = show_answer(reading, image28, "Draw a digit on the black square: the answer follows the pen.", "👈")
+            if answer is not None:
+                prediction, sure = answer
                 show_explanation(image28)
                 feedback_widget(prediction, image28, reading.json_data, sure)
 

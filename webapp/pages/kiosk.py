@@ -12,9 +12,8 @@ import time
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from digits.text import with_article
-from webapp.live_canvas import live_canvas, show_live_guess, show_unreadable
-from webapp.widgets import canvas_size, get_predictor, idle_seconds, is_idle, show_prediction
+from webapp.live_canvas import live_canvas, show_answer
+from webapp.widgets import canvas_size, idle_seconds, is_idle
 
 # Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
 # toolbar and decoration, use the whole screen, and make the answer big enough to read from afar.
@@ -49,20 +48,8 @@ def draw_and_read(size: int) -> None:
                                controls="clear") as reading, answer:
             image28 = preprocess_canvas(reading.image)
             note_activity(image28)
-            predictor = get_predictor()
-            if predictor is None:
-                pass  # get_predictor already explained what to do
-            elif reading.error:
-                show_unreadable()
-            elif image28 is None:
-                st.info("Draw a digit, 0–9, in the black square.", icon="✏️")
-            elif not reading.final:  # the pen is down: only the digit
-                show_live_guess(predictor.predict(image28))
-            else:
-                prediction = predictor.predict(image28)
-                sure = show_prediction(prediction, image28)
-                reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
-                                    else "The model does not name a digit.")
+            show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", "✏️")
+
 
 def note_activity(image28) -> None:
     """A changed drawing is a sign of life: remember when it happened."""
