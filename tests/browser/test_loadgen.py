@@ -1,0 +1,19 @@
+"""bench/loadgen.py speaks Streamlit's websocket protocol well enough that the real Draw page
+answers it: every drawing gets a final answer, read right, with live reading off and on.
+(Counts only; no timing is asserted.)"""
+
+import asyncio
+
+import pytest
+
+from bench import loadgen
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real server, as the browser tests use
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_loadgen_sessions_get_right_final_answers(app_server, live):
+    out = asyncio.run(loadgen.sweep(app_server.url, [2.0], seconds=2.0, visitors_n=2, live=live))
+    (step,) = out["steps"][:1]
+    assert step["n"] >= 2
+    assert step["read_right"] == step["n"]
