@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -96,7 +97,10 @@ _HTML = """
 """
 
 
+@functools.lru_cache(maxsize=1)
 def canvas_version() -> str:
+    """The installed streamlit-drawable-canvas. Looked up once per server: it cannot change while
+    the server runs, and importlib.metadata scans site-packages (~9 % of a live run's CPU)."""
     import importlib.metadata
 
     try:
