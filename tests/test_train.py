@@ -33,7 +33,7 @@ def test_train_writes_model_report_and_figures(tmp_path):
     served = Predictor.load(tmp_path / "digits.onnx")  # the exported ensemble
     x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
     expected = np.mean([m.predict_on_batch(x[..., None]) for m in members], axis=0)
-    np.testing.assert_allclose(served.probabilities(x), expected, atol=1e-5)
+    np.testing.assert_allclose(served.network.probabilities(x[..., None]), expected, atol=1e-5)
 
 
 def test_bad_arguments_are_refused():
