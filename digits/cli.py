@@ -169,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     return _fail(f"unknown command {args.command}")
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def _evaluate(args) -> int:
     from .evaluate import evaluate_generated, evaluate_mnist, evaluate_nondigits, evaluate_strokes
     from .model import Predictor
@@ -187,7 +193,7 @@ def _evaluate(args) -> int:
         summary = evaluate_strokes(predictor, args.strokes, args.variant, calibration)
         if summary["n"] == 0:
             return _fail(f"{args.strokes} holds no samples")
-        title = f"{args.strokes} replayed through the canvas ({args.variant} variant)"
+        title = f"{_shown(args.strokes)} replayed through the canvas ({args.variant} variant)"
         print(format_summary(title, summary))
         print(f"  answered 'not a digit' {summary['not_a_digit']:.2%}, 'not sure' {summary['not_sure']:.2%} "
               f"(rejected {summary['rejected']:.2%}); accuracy on the answered ones {summary['accuracy_answered']:.2%}")
@@ -196,7 +202,7 @@ def _evaluate(args) -> int:
         summary = evaluate_nondigits(predictor, calibration, args.nondigits, args.variant)
         if summary["n"] == 0:
             return _fail(f"{args.nondigits} holds no samples")
-        print(format_rejection(f"{args.nondigits} replayed through the canvas ({args.variant} variant)", summary))
+        print(format_rejection(f"{_shown(args.nondigits)} replayed through the canvas ({args.variant} variant)", summary))
         keys = ("n", "rejected", "per_kind")
     else:
         from .data import read_strokes
