@@ -17,7 +17,7 @@ Each simulated visitor is one websocket session speaking Streamlit's own protoco
 
 The pictures are real UNIPEN dev digits drawn by digits.render.render_sample (the canvas'
 pen, 280x280) and PNG-encoded as RGBA, as the companion's `canvas.toDataURL` does; live
-snapshots draw the first part of the strokes.
+snapshots draw the first part of the strokes, at half the size as the companion sends them.
 
 Latency is from the moment the pen-up was due to the ForwardMsg with the final answer (the
 element with `data-testid='prediction'`) received. The offered rate is stepped up (each visitor
@@ -100,7 +100,7 @@ class Drawing:
     live_pngs: list[str]
 
 
-def drawings(n: int, live_steps: int) -> list[Drawing]:
+def drawings(n: int, live_steps: int, live_half: bool = True) -> list[Drawing]:
     out = []
     for i, sample in enumerate(dev_samples(n)):
         strokes = replay_layout(sample.strokes, i, VARIANT)
@@ -114,7 +114,10 @@ def drawings(n: int, live_steps: int) -> list[Drawing]:
                     break
                 part.append(s[:max(2, keep)])
                 keep -= len(s)
-            lives.append(png_url(draw(part, CANVAS, STROKE_WIDTH)))
+            live = draw(part, CANVAS, STROKE_WIDTH)
+            if live_half:  # as live_canvas.js sends live values: half the size, each side rounded up
+                live = cv2.resize(live, (-(-CANVAS // 2),) * 2, interpolation=cv2.INTER_AREA)
+            lives.append(png_url(live))
         value = json.dumps({"drawing": {"raw": fabric_json(strokes), "data": final}})
         out.append(Drawing(sample.label, final, value, lives))
     return out
@@ -285,8 +288,8 @@ async def step(visitors: list[Visitor], pics: list[Drawing], rate: float, second
 
 
 async def sweep(url: str, rates: list[float], seconds: float, visitors_n: int, live: bool,
-                server_cpu=None) -> dict:
-    pics = drawings(20, LIVE_VALUES)
+                server_cpu=None, live_half: bool = True) -> dict:
+    pics = drawings(20, LIVE_VALUES, live_half)
     visitors = [Visitor(url) for _ in range(visitors_n)]
     for v in visitors:  # one at a time: each first page load is a full script run
         await v.connect()

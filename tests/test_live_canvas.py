@@ -55,6 +55,18 @@ def test_a_grayscale_png_reads_the_same():
     np.testing.assert_array_equal(preprocess_canvas(v.image), preprocess_canvas(image))
 
 
+def test_a_live_value_may_come_at_half_size_a_final_one_may_not():
+    half = cv2.resize(draw(SEVEN), (140, 140), interpolation=cv2.INTER_AREA)
+    v = parse_value(value(half, final=False), 280, 280)
+    assert not v.final and v.image.shape[:2] == (140, 140)
+    odd = cv2.resize(draw(SEVEN), (161, 161), interpolation=cv2.INTER_AREA)
+    assert parse_value(value(odd, final=False), 321, 321).image.shape[:2] == (161, 161), "each side rounded up"
+    with pytest.raises(BadValue):
+        parse_value(value(half, final=True), 280, 280)  # the final answer reads the exact picture
+    with pytest.raises(BadValue):
+        parse_value(value(cv2.resize(draw(SEVEN), (100, 100)), final=False), 280, 280)
+
+
 def _jpeg() -> str:
     ok, jpg = cv2.imencode(".jpg", np.zeros((280, 280, 3), np.uint8))
     return "data:image/png;base64," + base64.b64encode(jpg.tobytes()).decode()
@@ -166,6 +178,14 @@ def test_draw_page_live_value_shows_only_the_digit(app):
     assert prediction_shown(app) == "7"
     assert not app.get("vega_lite_chart"), "a live run stays tiny"
     assert not [b for b in app.button if b.label.startswith("✓ Yes")], "no feedback while drawing"
+
+
+def test_draw_page_reads_a_half_size_live_value(app):
+    half = cv2.resize(draw(SEVEN), (140, 140), interpolation=cv2.INTER_AREA)
+    app.session_state["canvas-live"] = {"value": value(half, seq=1, final=False)}
+    app.run()
+    assert not app.exception
+    assert prediction_shown(app) == "7"
 
 
 @pytest.mark.parametrize("name", list(BAD))

@@ -56,25 +56,34 @@ function findCanvas(canvasKey) {
   return null;
 }
 
-// What the canvas shows (background, finished strokes, the stroke in progress) as a PNG data URL.
-function snapshot(s) {
+// What the canvas shows (background, finished strokes, the stroke in progress) as a PNG data URL:
+// the exact picture for the final value; at half the size (each side rounded up, LIVE_SCALE in
+// live_canvas.py) for a live value, which is only read for the guess: a quarter of the pixels to
+// encode here and to decode and preprocess on the server, and about half the bytes on the wire.
+function snapshot(s, final) {
   const c = s.canvas, w = c.lower.width, h = c.lower.height;
-  if (!s.scratch) s.scratch = document.createElement("canvas");
-  const out = s.scratch;
-  if (out.width !== w || out.height !== h) { out.width = w; out.height = h; }
+  const ow = final ? w : Math.ceil(w / 2), oh = final ? h : Math.ceil(h / 2);
+  const key = final ? "scratch" : "scratchLive";
+  if (!s[key]) s[key] = document.createElement("canvas");
+  const out = s[key];
+  if (out.width !== ow || out.height !== oh) { out.width = ow; out.height = oh; }
   const ctx = out.getContext("2d");
   ctx.globalCompositeOperation = "source-over";
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "medium";
   ctx.fillStyle = "#000";
-  ctx.fillRect(0, 0, w, h);
-  if (c.background) ctx.drawImage(c.background, 0, 0);
-  ctx.drawImage(c.lower, 0, 0);
-  ctx.drawImage(c.upper, 0, 0);
-  return { png: out.toDataURL("image/png"), w, h };
+  ctx.fillRect(0, 0, ow, oh);
+  for (const layer of [c.background, c.lower, c.upper]) {
+    if (!layer) continue;
+    if (final) ctx.drawImage(layer, 0, 0); // pixel for pixel: the canvas' own picture
+    else ctx.drawImage(layer, 0, 0, ow, oh);
+  }
+  return { png: out.toDataURL("image/png"), w: ow, h: oh };
 }
 
 function send(s, final) {
   if (!s.canvas || !s.canvas.lower.isConnected) return;
-  const shot = snapshot(s);
+  const shot = snapshot(s, final);
   const seq = ++s.seq;
   if (!final) {
     s.inFlight = seq;

@@ -64,6 +64,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_SEQ = 2**53  # JavaScript's exact integers
 MIN_LIVE_GAP_S = 0.04  # live values closer together than this are not read (the JS sends <= 1/200 ms)
 SID_MAX = 32
+LIVE_SCALE = 2  # live snapshots may come at 1/LIVE_SCALE of the canvas' size (only the guess needs them)
 
 _JS = (Path(__file__).with_name("live_canvas.js")).read_text()
 _CSS = """
@@ -148,8 +149,17 @@ def max_data_url_chars(width: int, height: int) -> int:
     return (width * height * 4 + height + 1024) * 4 // 3 + len(PNG_PREFIX) + 4
 
 
+def live_size(width: int, height: int) -> tuple[int, int]:
+    """The smaller picture live_canvas.js sends while the pen moves (Math.ceil(w / 2) there)."""
+    return -(-width // LIVE_SCALE), -(-height // LIVE_SCALE)
+
+
 def parse_value(raw: Any, width: int, height: int) -> Value:
-    """Check and decode a companion value; BadValue says what was wrong (for the log only)."""
+    """Check and decode a companion value; BadValue says what was wrong (for the log only).
+
+    A final value must be the canvas' exact picture (width x height); a live value may also be
+    the half-size one (live_size): it is only read for the guess while the pen moves, and a
+    quarter of the pixels is a quarter of the decoding and preprocessing."""
     if not isinstance(raw, dict):
         raise BadValue(f"not an object: {type(raw).__name__}")
     sid, seq, final, png = raw.get("sid"), raw.get("seq"), raw.get("final"), raw.get("png")
@@ -172,12 +182,12 @@ def parse_value(raw: Any, width: int, height: int) -> Value:
         raise BadValue("not a PNG")
     w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     depth, colour = data[24], data[25]
-    if (w, h) != (width, height):
+    if (w, h) != (width, height) and (final or (w, h) != live_size(width, height)):
         raise BadValue(f"{w}x{h} image for a {width}x{height} canvas")
     if depth != 8 or colour not in (0, 2, 4, 6):
         raise BadValue(f"unsupported PNG (bit depth {depth}, colour type {colour})")
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.dtype != np.uint8 or image.shape[:2] != (height, width):
+    if image is None or image.dtype != np.uint8 or image.shape[:2] != (h, w):
         raise BadValue("undecodable PNG")
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
