@@ -40,5 +40,16 @@ def unipen_nondigit_dev() -> Path:
     return UNIPEN_NONDIGIT_DEV
 
 
+@pytest.fixture
+def app():
+    """The app (its Draw page) run once in AppTest, with no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
 def stroke(*points: tuple[float, float]) -> np.ndarray:
     return np.asarray(points, float)

@@ -28,14 +28,6 @@ def prediction_shown(at: AppTest) -> str | None:
     return None
 
 
-@pytest.fixture
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
-
-
 def test_empty_page_shows_a_hint_and_no_chart(app):
     assert app.title[0].value.endswith("Draw a digit")
     assert any("Draw a digit on the black square" in i.value for i in app.info)

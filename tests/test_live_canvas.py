@@ -155,14 +155,6 @@ def test_the_canvas_own_late_value_of_the_same_drawing_changes_nothing():
 # --------------------------------------------------------------------------- pages (AppTest)
 
 
-@pytest.fixture
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
-
-
 def test_draw_page_final_value_gives_the_full_answer(app):
     app.session_state["canvas-live"] = {"value": value(seq=1)}
     app.run()
