@@ -23,7 +23,7 @@ test-fast: $(VENV)/.dev-deps mnist
 
 bench: $(VENV)/.dev-deps chromium mnist
 	$(PY) -m bench
-	$(PY) -m bench.live   # the live canvas: pen-up and first-guess latency, CPU live on/off, 20 pages
+	$(PY) -m bench.live --reps 20   # the live canvas: pen-up and first-guess latency, CPU live on/off, 20 pages
 	$(PY) -m bench.loadgen   # drawings/s one server process answers at p95 <= 300 ms (websocket clients)
 
 soak: $(VENV)/.dev-deps chromium

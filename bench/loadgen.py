@@ -329,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="a running server (default: start app.py on a free port)")
     p.add_argument("--visitors", type=int, default=60, help="websocket sessions (default 60)")
-    p.add_argument("--rates", default="2,4,6,8,10,12,15,18,22,26,30,35,40,50",
-                   help="offered drawings/s, stepped up until a step misses (default 2..50)")
+    p.add_argument("--rates", default="1,2,3,4,6,8,10,12,15,18,22,26,30,35,40,50",
+                   help="offered drawings/s, stepped up until a step misses (default 1..50)")
     p.add_argument("--seconds", type=float, default=8, help="seconds per step (default 8)")
     p.add_argument("--modes", default="final,live", help="final (finals only), live (live snapshots too)")
     p.add_argument("--out", type=Path, default=OUT)
