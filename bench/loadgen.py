@@ -21,9 +21,9 @@ snapshots draw the first part of the strokes, at half the size as the companion 
 
 Latency is from the moment the pen-up was due to the ForwardMsg with the final answer (the
 element with `data-testid='prediction'`) received. The offered rate is stepped up (each visitor
-lifts the pen at fixed intervals, visitors out of phase) until a step's p95 exceeds 300 ms. A
-visitor waits for each run before sending the next message (nobody draws twice at once, and
-with --live a final waits for the live run in flight, where the browser would send it at once
+lifts the pen at fixed intervals, visitors out of phase) until a step's p95 exceeds 300 ms (a
+missed step is run once more: the machine is shared). A visitor waits for each run before
+sending the next message (nobody draws twice at once, and in live mode a final waits for the live run in flight, where the browser would send it at once
 and Streamlit would stop that run: slightly pessimistic); as latency counts from when the pen-up
 was due, a visitor held up by a slow answer counts that wait too. The answers are checked
 against the samples' labels. The client is one asyncio thread in its own process (its CPU per
