@@ -52,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=20, help="concurrent browser sessions (default 20)")
     p.add_argument("--rounds", type=int, default=3, help="drawings per concurrent session (default 3)")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--inprocess-only", action="store_true",
+                   help="only measure 1: preprocess + predict in process (prints JSON, writes nothing)")
     args = p.parse_args(argv)
+    if args.inprocess_only:  # e.g. right after retraining: the model's own cost, in seconds not minutes
+        print(json.dumps({"date": now_iso(), "model": model_info(), "inprocess": inprocess(args.calls),
+                          "load_avg": [round(x, 2) for x in os.getloadavg()]}, indent=2))
+        return 0
     if args.predictions < args.reps:
         p.error("--predictions must be at least --reps")
 
