@@ -30,7 +30,7 @@ def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="train.py", description=(
         "Train the ensemble of digit CNNs, export it to ONNX (what the app serves), and write "
         "its report and calibration to model/."))
-    p.add_argument("--members", type=int, default=1, help="CNNs in the ensemble (default 1, as shipped)")
+    p.add_argument("--members", type=int, default=2, help="CNNs in the ensemble (default 2, as shipped)")
     p.add_argument("--epochs", type=int, default=15, help="passes over the training data (default 15, as shipped)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the first member, the others take the next ones; the same seeds give "
