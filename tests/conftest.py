@@ -51,5 +51,25 @@ def app():
     return at
 
 
+def open_page(page: str):
+    """The app run in AppTest and switched to one page (e.g. "webapp/pages/number.py")."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """Feedback on, into a fresh database of this test's own."""
+    db = tmp_path / "feedback.sqlite3"
+    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
+    monkeypatch.setenv("DIGITS_FEEDBACK", "1")
+    return db
+
+
 def stroke(*points: tuple[float, float]) -> np.ndarray:
     return np.asarray(points, float)

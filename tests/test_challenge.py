@@ -77,15 +77,6 @@ def test_leaderboard_of_the_day_best_first(tmp_path):
 # --------------------------------------------------------------------------- pages
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    """Feedback on, into a fresh database of this test's own."""
-    db = tmp_path / "feedback.sqlite3"
-    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
-    monkeypatch.setenv("DIGITS_FEEDBACK", "1")
-    return db
-
-
 def reading(predictor, digit: int) -> int:
     return predictor.predict(preprocess_canvas(draw(strokes_for(digit)))).digit
 

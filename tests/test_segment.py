@@ -8,7 +8,7 @@ from digits.number import NUMBER_CANVAS, TARGET_4, evaluate_numbers, number_samp
 from digits.preprocess import INK_LEVEL, canvas_to_gray
 from digits.render import draw
 from digits.segment import split_digits
-from tests.conftest import stroke
+from tests.conftest import open_page, stroke
 from tests.test_app import APP, canvas_state
 
 ONE = [stroke((0, 0), (0, 100))]
@@ -81,11 +81,7 @@ def test_four_digit_numbers_meet_the_target(predictor, unipen_dev):
 
 @pytest.fixture
 def number_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("webapp/pages/number.py").run()
-    assert not at.exception
-    return at
+    return open_page("webapp/pages/number.py")
 
 
 def test_number_page_starts_with_a_hint(number_page):

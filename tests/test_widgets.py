@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digits import feedback
+from tests.conftest import open_page
 from tests.test_app import APP, prediction_shown
 from tests.test_challenge import draw_on_draw_page
 from webapp.widgets import accuracy_chart, drawings_chart
@@ -38,20 +39,8 @@ def test_drawings_chart_has_upright_digit_labels():
     assert spec["encoding"]["x"]["sort"] is None, "digits in order, not by count"
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    db = tmp_path / "feedback.sqlite3"
-    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
-    monkeypatch.setenv("DIGITS_FEEDBACK", "1")
-    return db
-
-
 def feedback_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("webapp/pages/feedback.py").run()
-    assert not at.exception
-    return at
+    return open_page("webapp/pages/feedback.py")
 
 
 def test_feedback_page_with_no_feedback_says_so(store):
