@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digits.inference import Network, file_sha256
-from digits.model import MODEL_DIR, MODEL_PATH, NUM_CLASSES, ModelError, Predictor, load_model, member_paths
+from digits.model import MODEL_DIR, NUM_CLASSES, ModelError, Predictor, load_model, member_paths
 from digits.preprocess import preprocess_canvas
 from digits.render import render_sample
 from tests.conftest import REPO

@@ -9,7 +9,7 @@ from digits.preprocess import INK_LEVEL, canvas_to_gray
 from digits.render import draw
 from digits.segment import split_digits
 from tests.conftest import open_page, stroke
-from tests.test_app import APP, canvas_state
+from tests.test_app import canvas_state
 
 ONE = [stroke((0, 0), (0, 100))]
 SEVEN = [stroke((0, 0), (60, 0), (20, 100))]
