@@ -111,7 +111,7 @@ def thresholds(p_digits: np.ndarray, score: str, unsure_share: float, rate: floa
     calibrated digit probabilities, `unsure_share` of it by the "not sure" rule."""
     conf = confidence(p_digits, score)
     t_unsure = choose_threshold(conf, rate * unsure_share)
-    allowed = int(np.floor(rate * len(conf) + 1e-9)) - int((conf < t_unsure).sum())
+    allowed = max(0, int(np.floor(rate * len(conf) + 1e-9)) - int((conf < t_unsure).sum()))
     p_nd = np.sort(p_digits[conf >= t_unsure, NOT_A_DIGIT])[::-1]
     # "not a digit" from t_nd up: just above the (allowed+1)-th highest, so at most `allowed` go.
     t_nd = float(np.nextafter(p_nd[allowed], np.inf)) if allowed < len(p_nd) else 0.0
