@@ -161,7 +161,10 @@ class Calibration:
 
     def verdicts(self, probs: np.ndarray) -> np.ndarray:
         """Raw model probabilities (N, 11) -> (N,) verdicts: DIGIT, NOT_DIGIT or UNSURE."""
-        p = self.calibrate(np.asarray(probs).reshape(-1, np.shape(probs)[-1]))
+        return self._verdicts(self.calibrate(np.asarray(probs).reshape(-1, np.shape(probs)[-1])))
+
+    def _verdicts(self, p: np.ndarray) -> np.ndarray:
+        """The rules on calibrated probabilities (N, 11)."""
         out = np.full(len(p), DIGIT, dtype=object)
         out[confidence(p, self.score) < self.threshold] = UNSURE
         if p.shape[1] > NOT_A_DIGIT:
@@ -176,7 +179,7 @@ class Calibration:
         """Raw model probabilities (11,) -> the calibrated answer for one drawing."""
         p = self.calibrate(np.asarray(probs).reshape(1, -1))[0]
         order = np.argsort(p[:10])[::-1][:2]
-        return Decision(p, str(self.verdicts(probs)[0]), [(int(d), float(p[d])) for d in order])
+        return Decision(p, str(self._verdicts(p[None])[0]), [(int(d), float(p[d])) for d in order])
 
     def save(self, path: str | os.PathLike = CALIBRATION_PATH) -> None:
         path = Path(path)
