@@ -28,7 +28,7 @@ from .inference import file_sha256
 from .model import MODEL_PATH, Predictor
 from .nondigits import nondigit_inputs
 from .preprocess import preprocess_canvas
-from .reject import (NOT_DIGIT, SCORES, UNSURE, Calibration, apply_temperature, choose_threshold,
+from .reject import (DIGIT, SCORES, Calibration, apply_temperature, choose_threshold,
                      confidence, expected_calibration_error, fit_temperature, nll)
 from .render import render_sample
 from .training import REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, nondigit_split, validation_writers
@@ -119,12 +119,12 @@ def thresholds(p_digits: np.ndarray, score: str, unsure_share: float, rate: floa
 
 
 def rejected(cal: Calibration, probs: np.ndarray) -> float:
-    return float((cal.verdicts(probs) != "digit").mean()) if len(probs) else 0.0
+    return float((cal.verdicts(probs) != DIGIT).mean()) if len(probs) else 0.0
 
 
 def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Path | None,
             nondigits_dev: Path | None, reject_rate: float = CAL_REJECT) -> tuple[Calibration, dict]:
-    from .evaluate import replay_inputs
+    from .evaluate import evaluate_nondigits, evaluate_strokes
 
     x_d, y_d = replays(held)
     _, nd_held = nondigit_split(read_strokes(UNIPEN_NONDIGIT_TRAIN))
@@ -151,11 +151,12 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
         return 0.5 * rejected(cal, raw_n) + 0.5 * float(generated)
 
     p_d = apply_temperature(raw_d, t)
+    sha = file_sha256(model_path)
     candidates = []
     for score in SCORES:
         for share in UNSURE_SHARES:
             t_unsure, t_nd = thresholds(p_d, score, share, reject_rate)
-            cal = Calibration(t, score, t_unsure, t_nd, file_sha256(model_path))
+            cal = Calibration(t, score, t_unsure, t_nd, sha)
             candidates.append((nondigit_objective(cal), score, share, cal))
     fig["candidates"] = [{"score": sc, "unsure_share": sh, "nondigits_rejected": round(obj, 4),
                           "threshold": c.threshold, "nondigit_threshold": c.nondigit_threshold}
@@ -167,21 +168,12 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
                      "calibration_nondigits_rejected": round(rejected(cal, raw_n), 4)}
     fig["generated"] = {k: round(rejected(cal, p), 4) for k, p in raw_gen["report"].items()}
     fig["generated_overall"] = round(float(np.mean(list(fig["generated"].values()))), 4)
-    if dev is not None:
-        x_dev, y_dev = replay_inputs(dev, "random")
-        raw_dev = predictor.probabilities(x_dev)
-        verdicts = cal.verdicts(raw_dev)
-        right = raw_dev[:, :10].argmax(axis=1) == y_dev
-        answered = verdicts == "digit"
-        fig["dev"] = {"n": len(y_dev), "accuracy": round(float(right.mean()), 4),
-                      "rejected": round(float((~answered).mean()), 4),
-                      "not_a_digit": round(float((verdicts == NOT_DIGIT).mean()), 4),
-                      "not_sure": round(float((verdicts == UNSURE).mean()), 4),
-                      "accuracy_answered": round(float(right[answered].mean()), 4),
-                      "errors_rejected": round(float((~answered[~right]).mean()), 4) if (~right).any() else None}
+    if dev is not None:  # the figures `evaluate --strokes` and `--nondigits` print
+        d = evaluate_strokes(predictor, dev, "random", cal)
+        fig["dev"] = {k: d[k] for k in ("n", "accuracy", "rejected", "not_a_digit", "not_sure", "accuracy_answered")}
     if nondigits_dev is not None:
-        x_nd, _ = replay_inputs(nondigits_dev, "random")
-        fig["nondigits_dev"] = {"n": len(x_nd), "rejected": round(rejected(cal, predictor.probabilities(x_nd)), 4)}
+        nd = evaluate_nondigits(predictor, cal, nondigits_dev, "random")
+        fig["nondigits_dev"] = {"n": nd["n"], "rejected": nd["rejected"]}
     fig.update(threshold=cal.threshold, nondigit_threshold=cal.nondigit_threshold)
     cal = Calibration(cal.temperature, cal.score, cal.threshold, cal.nondigit_threshold, cal.model_sha256, fig)
     return cal, fig
