@@ -103,9 +103,9 @@ def scribble(rng: np.random.Generator, _: object) -> Strokes:
 def crossed_circle(rng: np.random.Generator, _: object) -> Strokes:
     start = rng.uniform(0, 360)  # hands close a circle anywhere, with some overshoot
     circle = _arc(0.5, 0.5, 0.5, rng.uniform(0.4, 0.6), start, start + 360 + rng.uniform(0, 40), 40)
+    # Always both bars: a circle with a single slash is how many people write a zero (Ø), and
+    # teaching it as "not a digit" made the model refuse or misread slashed zeros.
     cross = [_line((0, 0), (1, 1)), _line((1, 0), (0, 1))]
-    if rng.random() < 0.3:  # sometimes a single slash, like a crossed zero or "empty set"
-        cross = cross[:1]
     return _jitter([circle, *cross], rng, 0.02)
 
 
@@ -156,6 +156,19 @@ def crossed_digit(rng: np.random.Generator, digits: list[Sample]) -> Strokes:
     else:
         marks = [np.stack([np.linspace(0, 1, 7), np.tile([0.2, 0.8], 4)[:7]], axis=1)]
     return strokes + [lo + m * (hi - lo) for m in _jitter(marks, rng, 0.02)]
+
+
+def slashed_zero(rng: np.random.Generator, zeros: list[Sample]) -> Strokes:
+    """A real zero (UNIPEN train) with one slash through it, as many people write 0 (a digit)."""
+    strokes = [np.asarray(s, np.float64) for s in zeros[rng.integers(len(zeros))].strokes]
+    pts = np.concatenate(strokes)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    over = rng.uniform(0.0, 0.25)  # the slash starts and ends a little outside the ring
+    a, b = (0.15 - over, 1.0 + over), (0.85 + over, 0.0 - over)
+    if rng.random() < 0.3:  # some draw it the other way round
+        a, b = b, a
+    mark = _jitter([_line(a, b)], rng, 0.015)[0]
+    return strokes + [lo + mark * (hi - lo)]
 
 
 def two_digits(rng: np.random.Generator, digits: list[Sample]) -> Strokes:

@@ -90,6 +90,9 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
         va = [s for s in samples if s.writer in held]
         xs_tr, ys_tr = render_training_strokes(tr, copies, seed)
         xs_va, ys_va = render_training_strokes(va, 2, seed + 1)
+        xz_tr, xz_va = slashed_zeros(tr, generated_per_kind, seed), slashed_zeros(va, 100, seed + 1)
+        xs_tr, ys_tr = np.concatenate([xs_tr, xz_tr]), np.concatenate([ys_tr, np.zeros(len(xz_tr), np.int64)])
+        xs_va, ys_va = np.concatenate([xs_va, xz_va]), np.concatenate([ys_va, np.zeros(len(xz_va), np.int64)])
         x_train, y_train = np.concatenate([x_train, xs_tr]), np.concatenate([y_train, ys_tr])
         x_val, y_val = np.concatenate([x_val, xs_va]), np.concatenate([y_val, ys_va])
         desc.update(strokes_file=_shown(strokes_path),
@@ -99,7 +102,7 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
         if nondigits_path is not None and Path(nondigits_path).is_file():
             nd_tr, nd_va = nondigit_split(read_strokes(nondigits_path)[:limit])
             gen_tr, gen_va = generated_nondigits(samples, mnist, generated_per_kind, seed)
-            xn_tr, yn_tr = render_training_strokes(nd_tr, 1, seed, stream=4243)
+            xn_tr, yn_tr = render_balanced(nd_tr, seed, stream=4243)
             xn_va, yn_va = render_training_strokes(nd_va, 1, seed + 1, stream=4243)
             x_train = np.concatenate([x_train, xn_tr, gen_tr])
             y_train = np.concatenate([y_train, yn_tr, np.full(len(gen_tr), NOT_A_DIGIT)])
@@ -109,6 +112,37 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
                         nondigits_val=len(xn_va), generated_train=len(gen_tr), generated_val=len(gen_va))
     return TrainData(x_train, y_train, x_val, y_val, to_float(mnist.x_test),
                      mnist.y_test.astype(np.int64), desc)
+
+
+def render_balanced(samples: list[Sample], seed: int, stream: int, per_character: int = 300,
+                    max_copies: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Letters and symbols, each character rendered about `per_character` times: the rare
+    symbols (`&`, `^`, `>`, `%`: ~80 samples against 400 of a letter) were the ones most often
+    read as a digit. At most `max_copies` renders of one sample, at least one."""
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[s.char] = counts.get(s.char, 0) + 1
+    groups: dict[int, list[Sample]] = {}
+    for s in samples:
+        k = int(np.clip(round(per_character / counts[s.char]), 1, max_copies))
+        groups.setdefault(k, []).append(s)
+    parts = [render_training_strokes(group, k, seed, stream + k) for k, group in sorted(groups.items())]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def slashed_zeros(samples: list[Sample], n: int, seed: int) -> np.ndarray:
+    """`n` renders of these writers' zeros with a slash through them (Ø): digits, label 0."""
+    from .nondigits import slashed_zero
+
+    zeros = [s for s in samples if s.label == 0]
+    if not zeros:
+        return np.zeros((0, 28, 28), np.float32)
+    rng = np.random.default_rng([seed, 3001])
+    out = []
+    for _ in range(n):
+        layout = random_layout(slashed_zero(rng, zeros), rng, (S_MIN * 0.8, S_MAX * 1.1))
+        out.append(preprocess_canvas(draw(layout, width=rng.uniform(10, 28))))
+    return np.asarray([o for o in out if o is not None], np.float32).reshape(-1, 28, 28)
 
 
 def _shown(path: Path) -> str:
