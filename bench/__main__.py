@@ -93,7 +93,8 @@ def inprocess(calls: int) -> dict:
     """preprocess_canvas + Predictor.predict on rendered pen digits, as the app calls them."""
     import numpy as np
 
-    from digits.model import Predictor, load_model, member_paths
+    from digits.model import Predictor
+    from digits.training.network import load_model, member_paths
     from digits.preprocess import preprocess_canvas
     from digits.render import render_sample
 

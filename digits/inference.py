@@ -2,7 +2,7 @@
 
 Why: in the web server `import tensorflow` alone costs ~5 s and ~550 MB of RSS, and with Keras
 imported Streamlit clears the Keras session (and collects garbage) after every script run.
-`train.py` exports the trained Keras members as one ONNX graph (digits.export): the ensemble's
+`train.py` exports the trained Keras members as one ONNX graph (digits.training.export): the ensemble's
 averaged probabilities, plus the first convolution block's maps for "What the network sees".
 ONNX Runtime is a maintained runtime with wheels for Linux and macOS; one drawing takes a
 fraction of a millisecond. tests/test_inference.py pins its answers to Keras'.

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from digits.data import load_mnist
-from digits.evaluate import replay_inputs
-from digits.model import MODEL_PATH, Predictor, load_model
+from digits.evaluation.evaluate import replay_inputs
+from digits.model import MODEL_PATH, Predictor
+from digits.training.network import load_model
 from digits.preprocess import naive_resize, preprocess_canvas
 
 HERE = Path(__file__).resolve().parent

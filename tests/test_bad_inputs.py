@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from digits.cli import main, train_main
 from digits.data import DataError, read_kaggle_csv
 from digits.images import ImageError, read_digit
-from digits.kaggle import predict_csv
+from digits.training.kaggle import predict_csv
 from tests.conftest import REPO
 from tests.samples import KAGGLE_HEADER, encode, photo_of, png_header
 

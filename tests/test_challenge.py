@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits import feedback
-from digits.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, sanitize_name, save_score, targets
+from digits.features import feedback
+from digits.features.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, sanitize_name, save_score, targets
 from digits.model import MODEL_PATH
 from digits.preprocess import preprocess_canvas
 from digits.render import draw

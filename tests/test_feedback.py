@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from digits import feedback
+from digits.features import feedback
 from tests.conftest import REPO
 
 
@@ -116,7 +116,7 @@ def test_export_writes_npz_and_a_png_folder_per_label(tmp_path):
 WRITER = """
 import sys, threading
 import numpy as np
-from digits import feedback
+from digits.features import feedback
 db, tag, rows, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 lock = threading.Lock()
 def run(t):
@@ -228,7 +228,7 @@ def test_cli_refuses_a_missing_or_foreign_database(tmp_path, capsys, content):
 
 def test_extra_data_joins_the_training_split_only(tmp_path):
     from digits.cli import _add_feedback
-    from digits.training import TrainData
+    from digits.training.fit import TrainData
 
     db = tmp_path / "fb.sqlite3"
     feedback.record(image_for(0.5), predicted=1, confirmed=7, model_version="v", path=db)

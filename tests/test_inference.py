@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from digits.inference import Network, file_sha256
-from digits.model import MODEL_DIR, NUM_CLASSES, ModelError, Predictor, load_model, member_paths
+from digits.model import MODEL_DIR, NUM_CLASSES, ModelError, Predictor
+from digits.training.network import load_model, member_paths
 from digits.preprocess import preprocess_canvas
 from digits.render import render_sample
 from tests.conftest import REPO
@@ -65,8 +66,8 @@ def test_the_graph_names_the_exact_keras_files_it_came_from(predictor):
 
 def test_export_of_fresh_members_matches_keras(tmp_path):
     """The exporter on two untrained members: averaged, named outputs, hashes recorded."""
-    from digits.export import export_onnx
-    from digits.model import build_model
+    from digits.training.export import export_onnx
+    from digits.training.network import build_model
 
     paths = []
     for seed in (0, 1):
@@ -107,7 +108,7 @@ def test_serving_never_imports_tensorflow():
         "import sys, numpy as np\n"
         "from digits.model import Predictor\n"
         "from digits.explain import explain\n"
-        "from digits.reject import load_for_model\n"
+        "from digits.answer import load_for_model\n"
         "import webapp.widgets\n"
         "p = Predictor.load()\n"
         "probs = p.predict(np.zeros((28, 28), np.float32)).probabilities\n"

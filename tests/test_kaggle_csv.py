@@ -9,8 +9,8 @@ import pytest
 
 from digits.cli import main
 from digits.data import iter_kaggle_csv, read_kaggle_csv
-from digits.kaggle import kaggle_train_data, predict_csv, stratified_split
-from digits.model import load_model
+from digits.training.kaggle import kaggle_train_data, predict_csv, stratified_split
+from digits.training.network import load_model
 from tests.conftest import REPO
 from tests.samples import kaggle_csv
 

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from digits.model import (MODEL_DIR, MODEL_PATH, NUM_CLASSES, REPORT_PATH, ModelError, Predictor, build_model,
-                          load_model, member_paths)
-from digits.report import forced_digit
+from digits.model import MODEL_DIR, MODEL_PATH, NUM_CLASSES, REPORT_PATH, ModelError, Predictor
+from digits.training.network import build_model, load_model, member_paths
+from digits.evaluation.report import forced_digit
 
 
 def test_built_model_takes_28x28_and_gives_11_probabilities():

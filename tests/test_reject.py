@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.calibrate import REPORT_SEED, format_figures, thresholds
+from digits.training.calibrate import REPORT_SEED, format_figures, thresholds
 from digits.data import read_strokes
-from digits.evaluate import replay_inputs
+from digits.evaluation.evaluate import replay_inputs
 from digits.inference import file_sha256
 from digits.model import MODEL_PATH
-from digits.nondigits import KINDS, canvases, nondigit_inputs
+from digits.evaluation.doodles import KINDS, canvases, nondigit_inputs
 from digits.preprocess import preprocess_canvas
-from digits.reject import (CALIBRATION_PATH, DIGIT, NOT_DIGIT, UNSURE, Calibration, apply_temperature,
+from digits.answer import (CALIBRATION_PATH, DIGIT, NOT_DIGIT, UNSURE, Calibration, apply_temperature,
                            choose_threshold, confidence, fit_temperature, load_for_model, rejection_rate)
-from digits.training import UNIPEN_TRAIN
+from digits.data import UNIPEN_TRAIN
 from tests.conftest import REPO
 from tests.test_app import APP, canvas_state, prediction_shown
 

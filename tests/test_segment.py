@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.number import NUMBER_CANVAS, TARGET_4, evaluate_numbers, number_samples, read_number
+from digits.features.number import NUMBER_CANVAS, TARGET_4, evaluate_numbers, number_samples, read_number
 from digits.preprocess import INK_LEVEL, canvas_to_gray
 from digits.render import draw
-from digits.segment import split_digits
+from digits.features.segment import split_digits
 from tests.conftest import open_page, stroke
 from tests.test_app import canvas_state
 

@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from digits.model import Predictor, load_model
-from digits.training import save_atomic
+from digits.model import Predictor
+from digits.training.network import load_model
+from digits.training.fit import save_atomic
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits import feedback
+from digits.features import feedback
 from tests.conftest import open_page
 from tests.test_app import APP, prediction_shown
 from tests.test_challenge import draw_on_draw_page

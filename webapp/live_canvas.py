@@ -49,7 +49,7 @@ import streamlit as st
 
 from digits.model import Prediction
 from digits.preprocess import preprocess_canvas
-from digits.reject import DIGIT
+from digits.answer import DIGIT
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import with_article
 

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from digits import feedback
+from digits.features import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
 from digits.model import MODEL_PATH, ModelError, Prediction, Predictor
-from digits.reject import DIGIT, NOT_DIGIT, UNSURE, Calibration, Decision, load_for_model
+from digits.answer import DIGIT, NOT_DIGIT, UNSURE, Calibration, Decision, load_for_model
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import article, percent, with_article
 
@@ -246,7 +246,7 @@ PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the rig
 
 def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict | None, sure: bool = True) -> None:
     """Under a prediction: "Yes" or the right digit, stored once per drawing (storage and
-    settings: digits.feedback). When the model was not sure there is nothing to say yes to:
+    settings: digits.features.feedback). When the model was not sure there is nothing to say yes to:
     only "which digit is it?"."""
     if not feedback.enabled():
         return

@@ -1,5 +1,5 @@
 """Challenge page: "Draw a 7", ten rounds judged by the model, score and time, and today's
-leaderboard. The rules and the scores are in digits.challenge (no Streamlit there)."""
+leaderboard. The rules and the scores are in digits.features.challenge (no Streamlit there)."""
 
 import secrets
 import sqlite3
@@ -8,11 +8,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from digits import feedback
-from digits.challenge import NAME_MAX, Game, leaderboard, save_score
+from digits.features import feedback
+from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
-from digits.reject import DIGIT
+from digits.answer import DIGIT
 from digits.text import article, with_article
 from webapp.live_canvas import live_canvas, show_unreadable
 from webapp.widgets import decide, get_predictor, model_path

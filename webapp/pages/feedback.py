@@ -1,9 +1,9 @@
 """Feedback page: what visitors confirmed, per digit, and how often the model was right, day by
-day. Storage and settings are in digits.feedback; the widget under an answer is in widgets."""
+day. Storage and settings are in digits.features.feedback; the widget under an answer is in widgets."""
 
 import streamlit as st
 
-from digits import feedback
+from digits.features import feedback
 from webapp.widgets import PRIVACY, accuracy_chart, drawings_chart
 
 st.title("🗳️ Feedback")

@@ -3,8 +3,8 @@ Draw page; the number large, then each digit with what the model saw and its pro
 
 import streamlit as st
 
-from digits.number import NUMBER_CANVAS, NumberReading, read_number
-from digits.reject import DIGIT, NOT_DIGIT, UNSURE
+from digits.features.number import NUMBER_CANVAS, NumberReading, read_number
+from digits.answer import DIGIT, NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
 from webapp.live_canvas import live_canvas, show_unreadable

@@ -3,7 +3,7 @@ often drawings that are not digits get "that's not a digit" or "not sure".
 
 Every drawing takes the Draw page's path: the replay protocol draws it on a 280x280 canvas
 (digits.render), digits.preprocess makes the 28x28 input, the served graph gives 11
-probabilities, and the calibration (digits.reject) gives the verdict. "Digits right" is the
+probabilities, and the calibration (digits.answer) gives the verdict. "Digits right" is the
 forced choice among 0-9; rejection is counted separately.
 """
 
@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .data import Sample, iter_strokes, load_mnist
-from .model import Predictor
-from .preprocess import preprocess_canvas
-from .reject import DIGIT, NOT_DIGIT, UNSURE, Calibration
-from .render import render_sample
-from .report import accuracy_summary, forced_digit
+from digits.data import Sample, iter_strokes, load_mnist
+from digits.model import Predictor
+from digits.preprocess import preprocess_canvas
+from digits.answer import DIGIT, NOT_DIGIT, UNSURE, Calibration
+from digits.render import render_sample
+from digits.evaluation.report import accuracy_summary, forced_digit
 
 
 def replay(path: str | os.PathLike, variant: str = "random",
@@ -89,8 +89,8 @@ def evaluate_nondigits(predictor: Predictor, calibration: Calibration, path: str
 
 def evaluate_generated(predictor: Predictor, calibration: Calibration, digits: list[Sample],
                        n_per_kind: int = 100, seed: int = 0) -> dict:
-    """The generated doodles of digits.nondigits (a set no member trained on): share rejected per kind."""
-    from .nondigits import nondigit_inputs
+    """The generated doodles of digits.evaluation.doodles (a set no member trained on): share rejected per kind."""
+    from digits.evaluation.doodles import nondigit_inputs
 
     sets = nondigit_inputs(n_per_kind, seed, digits, load_mnist(verbose=False))
     per_kind = {k: round(float((calibration.verdicts(predictor.probabilities(x)) != DIGIT).mean()), 4)

@@ -1,6 +1,6 @@
 """Read a number drawn on a wide canvas, and measure how well that works on real pen strokes.
 
-Reading: digits.segment splits the drawing into digits, each is prepared exactly like a single
+Reading: digits.features.segment splits the drawing into digits, each is prepared exactly like a single
 drawing (digits.preprocess.center_digit) and read by the same model.
 
 Measuring (`python -m digits evaluate-numbers`): numbers of 2-6 UNIPEN dev digits, laid out the
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Sample, read_strokes
-from .model import MODEL_PATH, Prediction, Predictor
-from .preprocess import canvas_to_gray, center_digit
-from .render import MARGIN, STROKE_WIDTH, draw, place_strokes
-from .segment import Part, split_digits
+from digits.data import Sample, read_strokes
+from digits.model import MODEL_PATH, Prediction, Predictor
+from digits.preprocess import canvas_to_gray, center_digit
+from digits.render import MARGIN, STROKE_WIDTH, draw, place_strokes
+from digits.features.segment import Part, split_digits
 
 NUMBER_CANVAS = (280, 700)  # (height, width) of the Number page's canvas
 LENGTHS = (2, 3, 4, 5, 6)
@@ -126,7 +126,7 @@ def evaluate_numbers(predictor: Predictor, path: str | os.PathLike, lengths: tup
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .calibrate import DEV_PATH
+    from digits.data import DEV_PATH
 
     p.add_argument("--strokes", type=Path, default=DEV_PATH,
                    help="stroke file to build numbers from (default data/unipen-dev.jsonl.gz)")

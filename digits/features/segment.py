@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .preprocess import INK_LEVEL
+from digits.preprocess import INK_LEVEL
 
 OVERLAP = 0.5  # merge two blobs when they share this much of the narrower one's width
 SHORT = 0.4  # a group less tall than this share of the tallest one is part of a neighbour

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, iter_kaggle_csv, read_kaggle_csv
-from .model import MODEL_PATH, Predictor
-from .report import forced_digit
-from .training import TrainData, to_float
+from digits.data import DataError, iter_kaggle_csv, read_kaggle_csv
+from digits.model import MODEL_PATH, Predictor
+from digits.evaluation.report import forced_digit
+from digits.training.fit import TrainData, to_float
 
 
 def kaggle_train_data(path: str | os.PathLike, seed: int = 0, val_share: float = 0.2,

@@ -2,9 +2,9 @@
 
 Protocol (nothing here is fitted on the dev files):
 1. Calibration drawings: the UNIPEN-train writers every ensemble member held out for validation
-   (digits.training.validation_writers), each digit replayed REPLAYS times through the canvas
+   (digits.training.split.validation_writers), each digit replayed REPLAYS times through the canvas
    protocol (random size and place) and preprocessed like the app; the held-out writers' letters
-   and symbols (digits.training.nondigit_split), and a tuning set of generated doodles (seed 1).
+   and symbols (digits.training.split.nondigit_split), and a tuning set of generated doodles (seed 1).
 2. Temperature: the T that minimises their negative log-likelihood (11 classes).
 3. For each confidence score (max probability, margin, negative entropy) and each share of the
    budget given to "not sure": the two thresholds that together reject CAL_REJECT of the
@@ -23,18 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import NOT_A_DIGIT, DataError, Sample, load_mnist, read_strokes
-from .inference import file_sha256
-from .model import MODEL_PATH, Predictor
-from .nondigits import nondigit_inputs
-from .preprocess import preprocess_canvas
-from .reject import (DIGIT, SCORES, Calibration, apply_temperature, choose_threshold,
+from digits.data import (DEV_PATH, NONDIGIT_DEV_PATH, NOT_A_DIGIT, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, DataError,
+                         Sample, load_mnist, read_strokes)
+from digits.inference import file_sha256
+from digits.model import MODEL_PATH, Predictor
+from digits.evaluation.doodles import nondigit_inputs
+from digits.preprocess import preprocess_canvas
+from digits.answer import (DIGIT, SCORES, Calibration, apply_temperature, choose_threshold,
                      confidence, expected_calibration_error, fit_temperature, nll)
-from .render import render_sample
-from .training import REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, nondigit_split, validation_writers
+from digits.render import render_sample
+from digits.training.split import nondigit_split, validation_writers
 
-DEV_PATH = REPO / "data" / "unipen-dev.jsonl.gz"
-NONDIGIT_DEV_PATH = REPO / "data" / "unipen-nondigit-dev.jsonl.gz"
 REPLAYS = 3
 CAL_REJECT = 0.005
 UNSURE_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # of CAL_REJECT, tried for the "not sure" rule
@@ -124,7 +123,7 @@ def rejected(cal: Calibration, probs: np.ndarray) -> float:
 
 def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Path | None,
             nondigits_dev: Path | None, reject_rate: float = CAL_REJECT) -> tuple[Calibration, dict]:
-    from .evaluate import evaluate_nondigits, evaluate_strokes
+    from digits.evaluation.evaluate import evaluate_nondigits, evaluate_strokes
 
     x_d, y_d = replays(held)
     _, nd_held = nondigit_split(read_strokes(UNIPEN_NONDIGIT_TRAIN))

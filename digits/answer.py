@@ -7,7 +7,7 @@ rules, in this order:
 2. "not sure" between the two best digits when the confidence among the ten digits
    (renormalised; max probability, margin or negative entropy) is below `threshold`;
 otherwise the best digit. The temperature, the score and both thresholds are measured by
-`python -m digits calibrate` (digits/calibrate.py, run by train.py) and stored in
+`python -m digits calibrate` (digits/training/calibrate.py, run by train.py) and stored in
 model/calibration.json.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import NOT_A_DIGIT
-from .inference import file_sha256, softmax
-from .model import MODEL_DIR
+from digits.data import NOT_A_DIGIT
+from digits.inference import file_sha256, softmax
+from digits.model import MODEL_DIR
 
 CALIBRATION_PATH = MODEL_DIR / "calibration.json"
 # Higher = more confident, for every kind. The first three are among the ten digits alone

@@ -2,7 +2,7 @@
 
 What is stored: the 28x28 model input, the canvas strokes (Fabric JSON), the predicted and the
 confirmed label, the model version and a UTC timestamp. Nothing else: no IP, no session id,
-no name. The challenge's leaderboard (digits.challenge) lives in the same file.
+no name. The challenge's leaderboard (digits.features.challenge) lives in the same file.
 
 Safe across Streamlit sessions (threads) and processes: WAL journal, a busy timeout, and one
 short BEGIN IMMEDIATE transaction per write on a connection of its own. synchronous=FULL makes
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError
+from digits.data import DataError
 
 BUSY_TIMEOUT_MS = 15_000  # a writer waits this long for another's transaction before giving up
 

@@ -13,8 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .inference import FIRST_LAYER, INPUT, PROBABILITIES, file_sha256
-from .model import load_model
+from digits.inference import FIRST_LAYER, INPUT, PROBABILITIES, file_sha256
+from digits.training.network import load_model
 
 
 def export_onnx(member_paths: list[Path], out: Path) -> None:

@@ -3,7 +3,7 @@
 Data: MNIST's 60k training images plus UNIPEN training writers' pen strokes rendered through
 the canvas pipeline (random size, position and pen width), so the model has seen what the app
 sees; and an 11th class, "not a digit": UNIPEN training writers' letters and symbols rendered
-the same way, plus generated doodles (digits.nondigits: smileys, shapes, scribbles, crossed-out
+the same way, plus generated doodles (digits.evaluation.doodles: smileys, shapes, scribbles, crossed-out
 and overlaid digits, two digits side by side). A writer-disjoint slice of the strokes is held
 out for validation and calibration; MNIST's 10k test set is only used for the final figures.
 """
@@ -21,16 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import NOT_A_DIGIT, Mnist, Sample, read_strokes
-from .model import MODEL_DIR, NUM_CLASSES, build_model
-from .preprocess import preprocess_canvas
-from .render import S_MAX, S_MIN, draw, random_layout
+from digits.data import NOT_A_DIGIT, REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, Mnist, Sample, read_strokes
+from digits.model import MODEL_DIR, NUM_CLASSES
+from digits.training.network import build_model
+from digits.preprocess import preprocess_canvas
+from digits.render import S_MAX, S_MIN, draw, random_layout
+from digits.training.split import SPLIT_SEED, hold_out_writers, nondigit_split
 
-REPO = Path(__file__).resolve().parent.parent
-UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
-UNIPEN_NONDIGIT_TRAIN = REPO / "data" / "unipen-nondigit-train.jsonl.gz"
-GENERATED_PER_KIND = 800  # generated "not a digit" drawings of each digits.nondigits kind
-SPLIT_SEED = 0  # the validation writers are the same for every ensemble member (calibration)
+GENERATED_PER_KIND = 800  # generated "not a digit" drawings of each digits.evaluation.doodles kind
 
 
 @dataclass
@@ -85,7 +83,7 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
 
     if strokes_path is not None and Path(strokes_path).is_file():
         samples = read_strokes(strokes_path)[:limit]
-        held = _hold_out_writers(samples, rng, val_writer_share)
+        held = hold_out_writers(samples, rng, val_writer_share)
         tr = [s for s in samples if s.writer not in held]
         va = [s for s in samples if s.writer in held]
         xs_tr, ys_tr = render_training_strokes(tr, copies, seed)
@@ -132,7 +130,7 @@ def render_balanced(samples: list[Sample], seed: int, stream: int, per_character
 
 def slashed_zeros(samples: list[Sample], n: int, seed: int) -> np.ndarray:
     """`n` renders of these writers' zeros with a slash through them (Ø): digits, label 0."""
-    from .nondigits import slashed_zero
+    from digits.evaluation.doodles import slashed_zero
 
     zeros = [s for s in samples if s.label == 0]
     if not zeros:
@@ -150,21 +148,15 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 
-def nondigit_split(samples: list[Sample], share: float = 0.1) -> tuple[list[Sample], list[Sample]]:
-    """Letters and symbols: (training, held-out) by writer, the same split for every member."""
-    held = _hold_out_writers(samples, np.random.default_rng([SPLIT_SEED, 4243]), share)
-    return [s for s in samples if s.writer not in held], [s for s in samples if s.writer in held]
-
-
 def generated_nondigits(digits: list[Sample], mnist: Mnist, per_kind: int,
                         seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Generated doodles for the "not a digit" class: (training, validation) model inputs.
 
-    Each digits.nondigits kind drawn with its own random stream at a random size, place and
+    Each digits.evaluation.doodles kind drawn with its own random stream at a random size, place and
     pen width; overlaid digits from MNIST's training images (the test images are what the
     measured sets use).
     """
-    from .nondigits import STROKE_KINDS, overlaid_digits
+    from digits.evaluation.doodles import STROKE_KINDS, overlaid_digits
 
     rng = np.random.default_rng([seed, 6007])
     out = []
@@ -180,34 +172,10 @@ def generated_nondigits(digits: list[Sample], mnist: Mnist, per_kind: int,
     return x[n_val:], x[:n_val]
 
 
-def _hold_out_writers(samples: list[Sample], rng: np.random.Generator, share: float) -> set[str]:
-    """Whole writers, about `share` of the samples (writers differ in size), drawn from rng."""
-    writers = rng.permutation(sorted({s.writer for s in samples}))
-    held, count = set(), 0
-    target = share * len(samples)
-    for writer in writers:
-        n = sum(s.writer == writer for s in samples)
-        if count + n <= 1.5 * target:
-            held.add(str(writer))
-            count += n
-    return held
-
-
-def validation_writers(samples: list[Sample], n_mnist: int = 60000,
-                       val_writer_share: float = 0.1) -> set[str]:
-    """The stroke writers `mnist_and_strokes` held out for validation (same random stream).
-
-    No ensemble member trained on them, so their samples can calibrate it (digits.calibrate).
-    """
-    rng = np.random.default_rng(SPLIT_SEED)
-    rng.permutation(n_mnist)  # mnist_and_strokes draws the MNIST split first
-    return _hold_out_writers(samples, rng, val_writer_share)
-
-
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, seed: int, smoothing: float):
     import tensorflow as tf
 
-    from .augment import augment_batch
+    from digits.training.augment import augment_batch
 
     ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
     if augment:
@@ -269,10 +237,11 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
     """From the members in out_dir/members: the served ONNX graph, report.json and its
     figures (MNIST test through the served graph), and calibration.json (on the held-out
     writers of the full default split; `calibrate=False` for smoke runs and other data)."""
-    from .calibrate import calibrate_model
-    from .export import export_onnx
-    from .model import Predictor, load_model, member_paths
-    from .report import build_report, write_figures
+    from digits.training.calibrate import calibrate_model
+    from digits.training.export import export_onnx
+    from digits.model import Predictor
+    from digits.training.network import load_model, member_paths
+    from digits.evaluation.report import build_report, write_figures
 
     out_dir = Path(out_dir)
     paths = member_paths(out_dir)
@@ -304,10 +273,10 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
 def real_drawing_figures(onnx_path: Path) -> dict:
     """The UNIPEN dev figures of the calibrated model (measured, never trained or tuned on), for
     the report and the Model page: what `make evaluate` prints."""
-    from .calibrate import DEV_PATH, NONDIGIT_DEV_PATH
-    from .evaluate import evaluate_generated, evaluate_nondigits, evaluate_strokes
-    from .model import Predictor
-    from .reject import load_for_model
+    from digits.data import DEV_PATH, NONDIGIT_DEV_PATH
+    from digits.evaluation.evaluate import evaluate_generated, evaluate_nondigits, evaluate_strokes
+    from digits.model import Predictor
+    from digits.answer import load_for_model
 
     predictor, calibration = Predictor.load(onnx_path), load_for_model(onnx_path)
     keep = ("n", "accuracy", "per_label", "rejected", "not_a_digit", "not_sure", "accuracy_answered")

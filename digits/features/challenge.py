@@ -2,7 +2,7 @@
 
 The game itself is pure (no Streamlit, no clock of its own): the page passes in the model's
 digit and the time, so every rule here is testable. Scores are stored beside the feedback
-(digits.feedback), in the same SQLite file.
+(digits.features.feedback), in the same SQLite file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import feedback
+from digits.features import feedback
 
 ROUNDS = 10
 NAME_MAX = 16

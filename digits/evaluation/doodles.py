@@ -4,7 +4,7 @@ Kinds: capital and small letters, random scribbles, circles with a cross, smiley
 (stars, triangles, #, arrows, spirals, hearts), UNIPEN digits crossed out, two UNIPEN digits side
 by side, and pairs of MNIST digits overlaid. The same generators, with other seeds and MNIST's
 training images, make the generated part of the training set's "not a digit" class
-(digits.training). Stroke kinds are drawn in a unit box with hand-like jitter, then go through the
+(digits.training.fit). Stroke kinds are drawn in a unit box with hand-like jitter, then go through the
 replay protocol (digits.render.replay_layout: random size and place, default pen) and
 digits.preprocess exactly like the real digits they are compared with.
 """
@@ -16,9 +16,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .data import Mnist, Sample
-from .preprocess import preprocess_canvas
-from .render import CANVAS, draw, replay_layout
+from digits.data import Mnist, Sample
+from digits.preprocess import preprocess_canvas
+from digits.render import CANVAS, draw, replay_layout
 
 Strokes = list[np.ndarray]
 
