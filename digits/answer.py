@@ -1,36 +1,42 @@
-"""The answer for one drawing: a digit, "that's not a digit", or "not sure: 4 or 9?".
+"""The answer for a drawing, in one place: `Reader.read` takes the canvas picture (and its pen
+strokes, when there are any) or an image, and returns the whole `Answer`: the verdict, the
+calibrated probabilities the page's chart shows, and the 28x28 input the model saw.
 
-The network has eleven outputs: the digits 0-9 and "not a digit" (letters, symbols, doodles).
-Temperature scaling makes its probabilities honest on held-out training writers; then two
-rules, in this order:
-1. "not a digit" when the calibrated probability of the 11th output reaches `nondigit_threshold`;
-2. "not sure" between the two best digits when the confidence among the ten digits
-   (renormalised; max probability, margin or negative entropy) is below `threshold`;
-otherwise the best digit. The temperature, the score and both thresholds are measured by
-`python -m digits calibrate` (digits/training/calibrate.py, run by train.py) and stored in
-model/calibration.json.
+The rule is the chart's: the answer is the top of the eleven calibrated outputs (the digits 0-9
+and "not a digit").
+1. "not a digit" when that output is the top one;
+2. otherwise the top digit, if its shown probability reaches `threshold` (never below 50 %);
+3. otherwise "not sure" between the two best digits.
+So the page never names a digit that a taller bar, or its own percentage, contradicts.
+
+Two paths, one rule. With the canvas' pen strokes (Draw, kiosk, Challenge, `evaluate
+--strokes`), the bitmap model's and the trajectory model's probabilities are fused (a weighted sum
+of log-probabilities); without them (an uploaded image, `predict`, a Number page part, a CSV row)
+the bitmap model reads alone. Each path has its own calibration (fitted by
+digits.training.calibrate on held-out UNIPEN *training* writers, stored in model/calibration.json):
+a temperature that makes the probabilities honest, a bias on the "not a digit" output (a prior:
+how readily the model refuses), the threshold, and for the fused path the trajectory's weight.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from digits.data import NOT_A_DIGIT
-from digits.inference import file_sha256, softmax
-from digits.model import MODEL_DIR
+from digits.inference import StrokeNetwork, file_sha256, softmax
+from digits.model import MODEL_DIR, MODEL_PATH, Predictor
+from digits.preprocess import INK_LEVEL, canvas_to_gray, preprocess_canvas
+from digits.strokes import BadStrokes, sequence, strokes_from_fabric
 
 CALIBRATION_PATH = MODEL_DIR / "calibration.json"
-# Higher = more confident, for every kind. The first three are among the ten digits alone
-# (renormalised); "digit_prob" is the best digit's share of all eleven outputs, so it also falls
-# when "not a digit" takes probability.
-SCORES = ("max_prob", "margin", "neg_entropy", "digit_prob")
+STROKES_NAME = "strokes.onnx"  # the trajectory graph, beside the bitmap one
 DIGIT, NOT_DIGIT, UNSURE = "digit", "not a digit", "not sure"
-NEVER = 2.0  # a nondigit_threshold no probability reaches
+MIN_THRESHOLD = 0.5  # a digit is named only when it has more than all the other outputs together
 _EPS = 1e-12
 
 
@@ -42,9 +48,12 @@ def log_probabilities(probs: np.ndarray) -> np.ndarray:
     return np.log(np.clip(np.asarray(probs, np.float64), _EPS, 1.0))
 
 
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(logits / T) from the softmax outputs: T > 1 softens, T < 1 sharpens."""
-    return softmax(log_probabilities(probs) / temperature)
+def apply_temperature(probs: np.ndarray, temperature: float, nondigit_bias: float = 0.0) -> np.ndarray:
+    """softmax(logits / T + bias on "not a digit") from the softmax outputs: T > 1 softens."""
+    z = log_probabilities(probs) / temperature
+    if nondigit_bias and z.shape[-1] > NOT_A_DIGIT:
+        z[..., NOT_A_DIGIT] += nondigit_bias
+    return softmax(z)
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -88,98 +97,55 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(err)
 
 
-# --------------------------------------------------------------------------- threshold
+# --------------------------------------------------------------------------- the rule
 
 
-def digit_probabilities(probs: np.ndarray) -> np.ndarray:
-    """The ten digits' probabilities renormalised to sum to 1 (the 11th output left out)."""
-    p = np.asarray(probs, np.float64)[..., :10]
-    return p / np.clip(p.sum(axis=-1, keepdims=True), _EPS, None)
+def verdicts(probs: np.ndarray, threshold: float = MIN_THRESHOLD) -> np.ndarray:
+    """Calibrated probabilities (N, 11) -> (N,) verdicts: DIGIT, NOT_DIGIT or UNSURE (the rule
+    in the module docstring; a 10-output model never says "not a digit")."""
+    p = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+    top = p.argmax(axis=1)
+    out = np.full(len(p), DIGIT, dtype=object)
+    out[p[np.arange(len(p)), top] < max(threshold, MIN_THRESHOLD)] = UNSURE
+    out[top == NOT_A_DIGIT] = NOT_DIGIT
+    return out
 
 
-def confidence(probs: np.ndarray, kind: str) -> np.ndarray:
-    """One confidence score per row; every kind grows with confidence."""
-    if kind == "digit_prob":
-        return np.asarray(probs, np.float64)[..., :10].max(axis=-1)
-    p = digit_probabilities(probs)
-    if kind == "max_prob":
-        return p.max(axis=-1)
-    if kind == "margin":  # best minus second best
-        top2 = np.sort(p, axis=-1)[..., -2:]
-        return top2[..., 1] - top2[..., 0]
-    if kind == "neg_entropy":
-        return (p * np.log(np.clip(p, _EPS, 1.0))).sum(axis=-1)
-    raise ValueError(f"kind must be one of {SCORES}, got {kind!r}")
+def contradictions(probs: np.ndarray, named: np.ndarray, threshold: float = MIN_THRESHOLD) -> np.ndarray:
+    """(N,) bool: a digit was named although the chart (these probabilities) shows another bar
+    at least as tall, or the named digit's own bar below the threshold. Always False under
+    `verdicts`; counted by `evaluate` so that stays true."""
+    p = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+    digit = p[:, :10].argmax(axis=1)
+    mine = p[np.arange(len(p)), digit]
+    others = np.where(np.arange(p.shape[1]) == digit[:, None], -1.0, p).max(axis=1)
+    return np.asarray(named, bool) & ((mine <= others) | (mine < max(threshold, MIN_THRESHOLD)))
 
 
-def choose_threshold(scores: np.ndarray, reject_rate: float) -> float:
-    """The threshold that rejects (score < threshold) at most `reject_rate` of these scores.
-
-    It is the k-th smallest score with k = floor(rate * n): the k scores below it are rejected
-    (fewer when scores tie), never more.
-    """
-    s = np.sort(np.asarray(scores, np.float64))
-    if len(s) == 0:
-        raise ValueError("no scores to choose a threshold from")
-    k = int(np.floor(reject_rate * len(s) + 1e-9))
-    return float(s[min(k, len(s) - 1)]) if k > 0 else float(np.nextafter(s[0], -np.inf))
-
-
-def rejection_rate(scores: np.ndarray, threshold: float) -> float:
-    return float((np.asarray(scores) < threshold).mean()) if len(scores) else 0.0
-
-
-# --------------------------------------------------------------------------- the stored decision
-
-
-@dataclass(frozen=True)
-class Decision:
-    probabilities: np.ndarray  # (11,) calibrated
-    verdict: str  # DIGIT, NOT_DIGIT or UNSURE
-    guesses: list[tuple[int, float]]  # the two best digits (digit, calibrated probability)
-
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == DIGIT
-
-    @property
-    def digit(self) -> int:
-        return self.guesses[0][0]
+def fuse(bitmap: np.ndarray, strokes: np.ndarray, weight: float) -> np.ndarray:
+    """The two models' probabilities -> one distribution: softmax(log p_bitmap + w log p_strokes)."""
+    return softmax(log_probabilities(bitmap) + weight * log_probabilities(strokes))
 
 
 @dataclass(frozen=True)
 class Calibration:
-    temperature: float
-    score: str  # one of SCORES
-    threshold: float  # "not sure" below this confidence among the digits
-    nondigit_threshold: float = NEVER  # "not a digit" from this calibrated probability up
+    """What calibrate measured for one model file (see the module docstring). `strokes` is the
+    fused path's own calibration (its model_sha256: the trajectory graph's), when there is one."""
+    temperature: float = 1.0
+    nondigit_bias: float = 0.0
+    threshold: float = MIN_THRESHOLD
     model_sha256: str = ""
     figures: dict = field(default_factory=dict)  # what `calibrate` measured, for people
+    stroke_weight: float = 0.0  # the fused path: the trajectory model's weight
+    strokes: "Calibration | None" = None
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
-        return apply_temperature(probs, self.temperature)
+        """Raw (or fused) model probabilities (..., 11) -> the probabilities the chart shows."""
+        return apply_temperature(probs, self.temperature, self.nondigit_bias)
 
     def verdicts(self, probs: np.ndarray) -> np.ndarray:
-        """Raw model probabilities (N, 11) -> (N,) verdicts: DIGIT, NOT_DIGIT or UNSURE."""
-        return self._verdicts(self.calibrate(np.asarray(probs).reshape(-1, np.shape(probs)[-1])))
-
-    def _verdicts(self, p: np.ndarray) -> np.ndarray:
-        """The rules on calibrated probabilities (N, 11)."""
-        out = np.full(len(p), DIGIT, dtype=object)
-        out[confidence(p, self.score) < self.threshold] = UNSURE
-        if p.shape[1] > NOT_A_DIGIT:
-            out[p[:, NOT_A_DIGIT] >= self.nondigit_threshold] = NOT_DIGIT
-        return out
-
-    def accepts(self, probs: np.ndarray) -> np.ndarray:
-        """Raw model probabilities (N, 11) -> (N,) bool: confident enough to name a digit."""
-        return self.verdicts(probs) == DIGIT
-
-    def decide(self, probs: np.ndarray) -> Decision:
-        """Raw model probabilities (11,) -> the calibrated answer for one drawing."""
-        p = self.calibrate(np.asarray(probs).reshape(1, -1))[0]
-        order = np.argsort(p[:10])[::-1][:2]
-        return Decision(p, str(self._verdicts(p[None])[0]), [(int(d), float(p[d])) for d in order])
+        """Raw model probabilities (N, 11) -> (N,) verdicts."""
+        return verdicts(self.calibrate(np.asarray(probs).reshape(-1, np.shape(probs)[-1])), self.threshold)
 
     def save(self, path: str | os.PathLike = CALIBRATION_PATH) -> None:
         path = Path(path)
@@ -189,24 +155,168 @@ class Calibration:
 
     @classmethod
     def load(cls, path: str | os.PathLike = CALIBRATION_PATH) -> "Calibration":
-        d = json.loads(Path(path).read_text())
-        if d.get("score") not in SCORES or not d.get("temperature", 0) > 0:
-            raise ValueError(f"{path}: not a calibration file")
-        return cls(float(d["temperature"]), d["score"], float(d["threshold"]),
-                   float(d.get("nondigit_threshold", NEVER)), d.get("model_sha256", ""),
-                   d.get("figures", {}))
+        return cls.from_dict(json.loads(Path(path).read_text()), str(path))
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "calibration") -> "Calibration":
+        if not isinstance(d, dict) or not d.get("temperature", 0) > 0 or "nondigit_bias" not in d:
+            raise ValueError(f"{where}: not a calibration file of this version")
+        strokes = cls.from_dict(d["strokes"], where) if d.get("strokes") else None
+        return cls(float(d["temperature"]), float(d["nondigit_bias"]), max(MIN_THRESHOLD, float(d["threshold"])),
+                   d.get("model_sha256", ""), d.get("figures", {}), float(d.get("stroke_weight", 0.0)), strokes)
+
+
+UNCALIBRATED = Calibration()  # no calibration made for this model: the rule on raw probabilities
 
 
 def load_for_model(model_path: str | os.PathLike) -> Calibration | None:
     """The calibration.json beside a model, or None if absent, unreadable or made for another model.
 
-    A stale calibration would reject with the wrong threshold, so it is ignored rather than used.
+    A stale calibration would shift the probabilities the wrong way, so it is ignored rather than used.
     """
     path = Path(model_path).with_name(CALIBRATION_PATH.name)
     try:
         cal = Calibration.load(path)
         if cal.model_sha256 and cal.model_sha256 != file_sha256(model_path):
             return None
+        strokes = Path(model_path).with_name(STROKES_NAME)
+        if cal.strokes is not None and not (strokes.is_file() and cal.strokes.model_sha256 == file_sha256(strokes)):
+            cal = replace(cal, strokes=None)  # no trajectory graph, or another one: the bitmap path alone
         return cal
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Everything a page, `predict` or `evaluate` says about one drawing."""
+    verdict: str  # DIGIT, NOT_DIGIT or UNSURE
+    probabilities: np.ndarray  # (11,) calibrated: the digits 0-9, then "not a digit" (the chart)
+    image28: np.ndarray  # the model's input
+    calibrated: bool = True  # False: no calibration.json for this model (raw probabilities)
+    path: str = "bitmap"  # "strokes": the pen's path was read too (fused with the picture)
+    strokes_refused: bool = False  # the browser sent strokes we could not use: the picture alone
+
+    @property
+    def named(self) -> bool:
+        """A digit is named (the big answer is a digit)."""
+        return self.verdict == DIGIT
+
+    @property
+    def digit(self) -> int:
+        """The best of the ten digits: the answer when named, else the best guess."""
+        return int(np.argmax(self.probabilities[:10]))
+
+    @property
+    def confidence(self) -> float:
+        """The shown probability of the best digit."""
+        return float(self.probabilities[self.digit])
+
+    @property
+    def guesses(self) -> list[tuple[int, float]]:
+        """The two best digits with their shown probabilities."""
+        order = np.argsort(self.probabilities[:10])[::-1][:2]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+    def message(self) -> str:
+        """What to say when no digit is named (Markdown; empty when one is)."""
+        (first, p1), (second, p2) = self.guesses
+        if self.verdict == NOT_DIGIT:
+            return (f"**That doesn't look like a digit.** If it is one, it looks most like "
+                    f"**{first}** ({p1:.0%}).")
+        if self.verdict == UNSURE:
+            return f"**Not sure: {first} or {second}?** ({p1:.0%} or {p2:.0%})"
+        return ""
+
+    def as_dict(self) -> dict:
+        """JSON-ready (predict --json): the probabilities are the ones the page shows."""
+        return {"answer": self.verdict, "digit": self.digit,
+                "probabilities": [round(float(p), 6) for p in self.probabilities]}
+
+
+class Reader:
+    """The one way a drawing becomes an answer: the app's pages, `predict` and `evaluate` all
+    call it. Models = the served bitmap graph (digits.model.Predictor) and, when there is one
+    with a calibration made for it, the trajectory graph; rule = their calibration."""
+
+    def __init__(self, predictor: Predictor, calibration: Calibration | None,
+                 strokes: StrokeNetwork | None = None) -> None:
+        self.predictor = predictor
+        self.calibration = calibration or UNCALIBRATED
+        self.is_calibrated = calibration is not None
+        # The fused path only with its own calibration: never fuse with an unfitted weight.
+        self.strokes = strokes if self.calibration.strokes is not None else None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike = MODEL_PATH) -> "Reader":
+        """The model files and the calibration made for them (raises digits.model.ModelError)."""
+        predictor, calibration = Predictor.load(path), load_for_model(path)
+        strokes_path = Path(path).with_name(STROKES_NAME)
+        strokes = None
+        if calibration is not None and calibration.strokes is not None:
+            strokes = StrokeNetwork.load(strokes_path)
+        return cls(predictor, calibration, strokes)
+
+    @property
+    def reads_strokes(self) -> bool:
+        return self.strokes is not None
+
+    def probabilities(self, images28: np.ndarray, sequences: np.ndarray | None = None) -> np.ndarray:
+        """(N, 28, 28) inputs (and their (N, 64, 5) stroke sequences, or None) -> (N, 11)
+        calibrated probabilities (what charts show)."""
+        raw = self.predictor.probabilities(images28)
+        if sequences is None or self.strokes is None:
+            return self.calibration.calibrate(raw)
+        cal = self.calibration.strokes
+        return cal.calibrate(fuse(raw, self.strokes.probabilities(sequences), cal.stroke_weight))
+
+    def threshold(self, fused: bool) -> float:
+        return (self.calibration.strokes if fused and self.strokes is not None else self.calibration).threshold
+
+    def verdicts(self, probabilities: np.ndarray, fused: bool = False) -> np.ndarray:
+        """Calibrated probabilities (N, 11) -> (N,) verdicts (`fused`: they came with strokes)."""
+        return verdicts(probabilities, self.threshold(fused))
+
+    def read_image(self, image28: np.ndarray, sequence: np.ndarray | None = None,
+                   strokes_refused: bool = False) -> Answer:
+        """A prepared 28x28 input (an uploaded image, a Number page part, a CSV row), with the
+        pen's path as a model input when there is one."""
+        fused = sequence is not None and self.strokes is not None
+        p = self.probabilities(image28, sequence[None] if fused else None)[0]
+        return Answer(str(self.verdicts(p[None], fused)[0]), p, np.asarray(image28, np.float32),
+                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused)
+
+    def read(self, canvas: np.ndarray | None, json_data: object = None,
+             image28: np.ndarray | None = None) -> Answer | None:
+        """A canvas picture (H, W, 3|4) and its strokes (the canvas' json_data, if any) -> its
+        answer; None when there is no ink to read. Strokes that cannot be used (malformed,
+        absurdly many, none) leave the picture to be read alone."""
+        if image28 is None:  # (a page that already prepared the picture passes it)
+            image28 = preprocess_canvas(canvas) if canvas is not None else None
+        if image28 is None:
+            return None
+        seq, refused = None, False
+        if self.strokes is not None and json_data is not None:
+            try:
+                strokes = strokes_from_fabric(json_data)
+                seq = sequence(strokes) if strokes and strokes_match(strokes, canvas) else None
+                refused = seq is None and bool(strokes)
+            except BadStrokes:
+                refused = True
+        return self.read_image(image28, seq, refused)
+
+
+def strokes_match(strokes: list[np.ndarray], canvas: np.ndarray) -> bool:
+    """The strokes are the picture's (not an older drawing's): the ink's box is the strokes' box
+    widened by the pen, within a tolerance for pen widths up to the kiosk's."""
+    ys, xs = np.nonzero(canvas_to_gray(canvas) > INK_LEVEL)
+    if len(xs) == 0:
+        return False
+    pts = np.concatenate(strokes)
+    ink = np.array([xs.min(), ys.min(), xs.max(), ys.max()], np.float64)
+    path = np.array([*pts.min(axis=0), *pts.max(axis=0)])
+    tol = 25 + 0.1 * float(max(ink[2] - ink[0], ink[3] - ink[1]))
+    return bool((np.abs(ink - path) <= tol).all())

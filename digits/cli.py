@@ -178,40 +178,39 @@ def _shown(path: Path) -> str:
 
 
 def _evaluate(args) -> int:
+    from digits.answer import Reader
     from digits.evaluation.evaluate import evaluate_generated, evaluate_mnist, evaluate_nondigits, evaluate_strokes
-    from digits.model import Predictor
-    from digits.answer import load_for_model
     from digits.evaluation.report import format_rejection, format_summary
 
-    predictor = Predictor.load(args.model)
-    calibration = load_for_model(args.model)
-    if calibration is None and not args.mnist:
+    reader = Reader.load(args.model)
+    if not reader.is_calibrated and not args.mnist:
         return _fail(f"no calibration.json made for {args.model}: run `python -m digits calibrate`")
     if args.mnist:
-        summary = evaluate_mnist(predictor)
+        summary = evaluate_mnist(reader)
         print(format_summary("MNIST test set (forced choice among 0-9)", summary))
         keys = ("n", "accuracy", "per_label")
     elif args.strokes is not None:
-        summary = evaluate_strokes(predictor, args.strokes, args.variant, calibration)
+        summary = evaluate_strokes(reader, args.strokes, args.variant)
         if summary["n"] == 0:
             return _fail(f"{args.strokes} holds no samples")
         title = f"{_shown(args.strokes)} replayed through the canvas ({args.variant} variant)"
         print(format_summary(title, summary))
         print(f"  answered 'not a digit' {summary['not_a_digit']:.2%}, 'not sure' {summary['not_sure']:.2%} "
-              f"(rejected {summary['rejected']:.2%}); accuracy on the answered ones {summary['accuracy_answered']:.2%}")
-        keys = ("n", "accuracy", "per_label", "rejected", "accuracy_answered")
+              f"(rejected {summary['rejected']:.2%}); accuracy on the answered ones {summary['accuracy_answered']:.2%}; "
+              f"named wrong {summary['wrong']:.2%}; contradictions {summary['contradictions']}")
+        keys = ("n", "accuracy", "per_label", "rejected", "accuracy_answered", "wrong", "contradictions")
     elif args.nondigits is not None:
-        summary = evaluate_nondigits(predictor, calibration, args.nondigits, args.variant)
+        summary = evaluate_nondigits(reader, args.nondigits, args.variant)
         if summary["n"] == 0:
             return _fail(f"{args.nondigits} holds no samples")
         print(format_rejection(f"{_shown(args.nondigits)} replayed through the canvas ({args.variant} variant)", summary))
-        keys = ("n", "rejected", "per_kind")
+        keys = ("n", "rejected", "per_kind", "contradictions")
     else:
         from digits.data import read_strokes
 
-        summary = evaluate_generated(predictor, calibration, read_strokes(DEV_DIGITS))
+        summary = evaluate_generated(reader, read_strokes(DEV_DIGITS))
         print(format_rejection("Generated non-digits (seed 0, with UNIPEN dev digits)", summary))
-        keys = ("n", "rejected", "per_kind")
+        keys = ("n", "rejected", "per_kind", "contradictions")
     print(json.dumps({k: summary[k] for k in keys}))
     return 0
 
@@ -233,17 +232,15 @@ def _predict(args) -> int:
     return predict_images(args.images, model=args.model, as_json=args.json)
 
 
-def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, as_json: bool = False) -> int:
-    """Print each file's answer (a digit, "not a digit" or "not sure") and its 11 probabilities.
-    A file that cannot be read is reported on stderr (and as {"file", "error"} with --json) and
-    the others still run; then the exit code is 2. The model is loaded (unless given) at the
-    first readable file."""
+def predict_images(paths: list[Path], reader=None, model: Path = MODEL_PATH, as_json: bool = False) -> int:
+    """Print each file's answer (a digit, "not a digit" or "not sure") and the 11 probabilities
+    the app's chart would show. A file that cannot be read is reported on stderr (and as
+    {"file", "error"} with --json) and the others still run; then the exit code is 2. The model
+    is loaded (unless given) at the first readable file."""
+    from digits.answer import NOT_DIGIT, UNSURE, Reader
     from digits.images import read_digit
-    from digits.model import Predictor
-    from digits.answer import NOT_DIGIT, load_for_model
 
     failed = 0
-    calibration = load_for_model(model)
     for path in paths:
         try:
             image = read_digit(path)
@@ -253,25 +250,23 @@ def predict_images(paths: list[Path], predictor=None, model: Path = MODEL_PATH, 
             if as_json:
                 print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
             continue
-        predictor = predictor or Predictor.load(model)
-        prediction = predictor.predict(image)
-        decision = calibration.decide(prediction.probabilities) if calibration else None
-        probs = [round(float(p), 6) for p in prediction.probabilities]
-        verdict = decision.verdict if decision else "digit"
+        reader = reader or Reader.load(model)
+        answer = reader.read_image(image)
         if as_json:
-            # probabilities: the digits 0-9, then "not a digit"; digit: the best digit, always.
-            print(json.dumps({"file": str(path), "answer": verdict, "digit": prediction.digit,
-                              "probabilities": probs}), flush=True)
+            # probabilities: the digits 0-9, then "not a digit", calibrated (the page's chart);
+            # digit: the best digit, always.
+            print(json.dumps({"file": str(path), **answer.as_dict()}), flush=True)
             continue
-        if verdict == NOT_DIGIT:
-            answer = f"not a digit ({prediction.probabilities[10]:.1%}; best digit {prediction.digit})"
-        elif decision is not None and not decision.accepted:
-            (a, _), (b, _) = decision.guesses
-            answer = f"not sure: {a} or {b}?"
+        p = answer.probabilities
+        if answer.verdict == NOT_DIGIT:
+            said = f"not a digit ({p[10]:.1%}; best digit {answer.digit})"
+        elif answer.verdict == UNSURE:
+            (a, _), (b, _) = answer.guesses
+            said = f"not sure: {a} or {b}?"
         else:
-            answer = f"{prediction.digit} ({prediction.confidence:.1%})"
-        print(f"{path}: {answer}  " + " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs[:10]))
-              + f" not-a-digit:{probs[10]:.3f}", flush=True)
+            said = f"{answer.digit} ({answer.confidence:.1%})"
+        print(f"{path}: {said}  " + " ".join(f"{d}:{q:.3f}" for d, q in enumerate(p[:10]))
+              + f" not-a-digit:{p[10]:.3f}", flush=True)
     if failed:
         return _fail(f"{failed} of {len(paths)} files could not be read")
     return 0

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-PROBABILITIES, FIRST_LAYER = "probabilities", "first_layer"
-INPUT = "image"
+PROBABILITIES, FIRST_LAYER, FEATURES_OUT = "probabilities", "first_layer", "features"
+INPUT = "image"  # the bitmap graph's input (N, 28, 28, 1)
+STROKES_IN = "strokes"  # the trajectory graph's input (N, 64, 5): digits.strokes.sequence
 
 
 class UnsupportedModel(ValueError):
@@ -29,19 +30,23 @@ class UnsupportedModel(ValueError):
 
 
 class Network:
-    """One ONNX Runtime session over the exported graph: probabilities and first-layer maps."""
+    """One ONNX Runtime session over an exported graph: the bitmap graph (input "image":
+    probabilities and first-layer maps) or the trajectory graph (input "strokes")."""
+
+    input_name = INPUT
 
     def __init__(self, session, metadata: dict[str, str]) -> None:
         self.session = session
         self.metadata = metadata
         outputs = {o.name: o.shape for o in session.get_outputs()}
         inputs = {i.name: i.shape for i in session.get_inputs()}
-        if list(inputs) != [INPUT] or PROBABILITIES not in outputs:
+        if list(inputs) != [self.input_name] or PROBABILITIES not in outputs:
             raise UnsupportedModel(f"it has inputs {list(inputs)} and outputs {list(outputs)}, "
-                                   f"not {INPUT!r} -> {PROBABILITIES!r}")
-        self.input_shape = tuple(inputs[INPUT][1:])
+                                   f"not {self.input_name!r} -> {PROBABILITIES!r}")
+        self.input_shape = tuple(inputs[self.input_name][1:])
         self.classes = outputs[PROBABILITIES][-1]
         self.has_first_layer = FIRST_LAYER in outputs
+        self.has_features = FEATURES_OUT in outputs
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Network":
@@ -62,14 +67,25 @@ class Network:
         return json.loads(self.metadata.get("keras_sha256", "{}"))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """(N, 28, 28, 1) float32 -> (N, classes) probabilities."""
-        return self.session.run([PROBABILITIES], {INPUT: np.ascontiguousarray(x, np.float32)})[0]
+        """(N, *input_shape) float32 -> (N, classes) probabilities."""
+        return self.session.run([PROBABILITIES], {self.input_name: np.ascontiguousarray(x, np.float32)})[0]
+
+    def probabilities_and_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, *input_shape) -> ((N, classes) probabilities, (N, D) pooled features) in one run."""
+        p, f = self.session.run([PROBABILITIES, FEATURES_OUT], {self.input_name: np.ascontiguousarray(x, np.float32)})
+        return p, f
 
     def first_layer(self, x: np.ndarray) -> np.ndarray:
         """(N, 28, 28, 1) -> (N, 28, 28, C): the first convolution block's output (after ReLU)."""
         if not self.has_first_layer:
             raise UnsupportedModel(f"the graph has no {FIRST_LAYER!r} output")
         return self.session.run([FIRST_LAYER], {INPUT: np.ascontiguousarray(x, np.float32)})[0]
+
+
+class StrokeNetwork(Network):
+    """The trajectory graph (digits.training.trajectory): pen path in, 11 probabilities out."""
+
+    input_name = STROKES_IN
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -24,6 +24,14 @@ def predictor():
 
 
 @pytest.fixture(scope="session")
+def reader(predictor):
+    """The answer the app gives: the committed model and its calibration (digits.answer.Reader)."""
+    from digits.answer import Reader, load_for_model
+
+    return Reader(predictor, load_for_model(predictor.path))
+
+
+@pytest.fixture(scope="session")
 def mnist():
     from digits.data import load_mnist
 

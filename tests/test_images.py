@@ -34,9 +34,9 @@ def photos(mnist, tmp_path_factory):
     return paths, mnist.y_test[index]
 
 
-def test_photos_of_digits_on_uneven_paper_read_right(photos, predictor, capsys):
+def test_photos_of_digits_on_uneven_paper_read_right(photos, reader, capsys):
     paths, labels = photos
-    assert predict_images(paths, predictor, as_json=True) == 0
+    assert predict_images(paths, reader, as_json=True) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == [str(p) for p in paths]
     read = np.array([line["digit"] for line in lines])

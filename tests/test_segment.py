@@ -43,7 +43,7 @@ def test_a_five_drawn_in_two_strokes_stays_one_digit():
 
 def test_empty_drawing_has_no_digits():
     assert split_digits(np.zeros(NUMBER_CANVAS, np.uint8)) == []
-    assert read_number(draw([], NUMBER_CANVAS), predictor=None).digits == []
+    assert read_number(draw([], NUMBER_CANVAS), reader=None).digits == []
 
 
 def test_a_dot_joins_the_nearest_digit_and_every_ink_pixel_is_in_one_part():
@@ -54,8 +54,8 @@ def test_a_dot_joins_the_nearest_digit_and_every_ink_pixel_is_in_one_part():
     assert sum(int((p.image > INK_LEVEL).sum()) for p in found) == int((gray > INK_LEVEL).sum())
 
 
-def test_read_number_reads_each_digit(predictor):
-    reading = read_number(wide((ONE, 120, 60), (SEVEN, 260, 60), (ONE, 420, 60)), predictor)
+def test_read_number_reads_each_digit(reader):
+    reading = read_number(wide((ONE, 120, 60), (SEVEN, 260, 60), (ONE, 420, 60)), reader)
     assert reading.text == "171"
     assert all(d.image28.shape == (28, 28) for d in reading.digits)
 
@@ -70,8 +70,8 @@ def test_number_layout_is_deterministic(unipen_dev):
 
 
 @pytest.mark.slow
-def test_four_digit_numbers_meet_the_target(predictor, unipen_dev):
-    result = evaluate_numbers(predictor, unipen_dev, lengths=(4,))["4"]
+def test_four_digit_numbers_meet_the_target(reader, unipen_dev):
+    result = evaluate_numbers(reader, unipen_dev, lengths=(4,))["4"]
     assert result["split_accuracy"] >= 0.99, result
     assert result["number_accuracy"] >= TARGET_4, result
 

@@ -47,13 +47,12 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from digits.model import Prediction
+from digits.answer import Answer
 from digits.preprocess import preprocess_canvas
-from digits.answer import DIGIT
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import with_article
 
-from .widgets import decide, get_predictor, show_prediction
+from .widgets import get_reader, show_answer_block, show_prediction
 
 log = logging.getLogger(__name__)
 
@@ -342,41 +341,24 @@ def show_unreadable() -> None:
     st.warning(UNREADABLE, icon="⚠️")
 
 
-def show_live_guess(prediction: Prediction) -> None:
-    """The guess while the pen is down: only the answer (the digit and its probability, or
-    ✗ / ?), in the same place and size as the final answer's (the chart and the rest come with
-    the final answer)."""
-    verdict, big, probabilities, _ = decide(prediction)
-    share = f"{probabilities[prediction.digit]:.0%}" if verdict == DIGIT else ""
-    st.markdown(
-        "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
-        f"<span data-testid='prediction' data-live='1' data-verdict='{verdict}' "
-        f"style='font-size:6rem;font-weight:700;line-height:1;opacity:0.75'>{big}</span>"
-        f"<span data-testid='probability' style='font-size:1.75rem;flex:1;opacity:0.75'>{share}"
-        "<br><span style='font-size:0.9rem'>reading as you draw…</span></span></div>",
-        unsafe_allow_html=True,  # only our own digit and number are interpolated
-    )
-
-
-def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str
-                ) -> tuple[Prediction, bool] | None:
+def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str) -> Answer | None:
     """What the Draw page and the kiosk show for a reading: nothing if the model is missing
-    (get_predictor said why), the "could not be read" note, a hint on an empty canvas, the live
-    guess while the pen is down (only the digit: the run stays tiny), or the full answer, read
-    to screen readers. Returns (the prediction, whether it named a digit) for a full answer."""
-    predictor = get_predictor()
-    if predictor is None:
+    (get_reader said why), the "could not be read" note, a hint on an empty canvas, the live
+    guess while the pen is down (only the answer, dimmed: the run stays tiny), or the full
+    answer, read to screen readers. Returns the full answer."""
+    reader = get_reader()
+    if reader is None:
         return None
     if reading.error:
         show_unreadable()
     elif image28 is None:
         st.info(empty_hint, icon=icon)
     elif not reading.final:
-        show_live_guess(predictor.predict(image28))
-    else:
-        prediction = predictor.predict(image28)
-        sure = show_prediction(prediction, image28)
-        reading.announce = (f"The model reads {with_article(prediction.digit)}." if sure
+        show_answer_block(reader.read_image(image28), live=True)
+    else:  # the final picture comes with the canvas' strokes: the pen's path is read too
+        answer = reader.read(reading.image, reading.json_data, image28)
+        show_prediction(answer)
+        reading.announce = (f"The model reads {with_article(answer.digit)}." if answer.named
                             else "The model does not name a digit.")
-        return prediction, sure
+        return answer
     return None

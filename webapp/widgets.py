@@ -1,6 +1,6 @@
-"""What several pages share: the cached model and calibration, the canvas, the answer (digit,
-probability, chart, 28x28 preview), the explanation expander, the feedback widget, and the
-kiosk settings app.py reads. Each page itself is whole in webapp/pages/<page>.py.
+"""What several pages share: the cached Reader (model + answer rule), how an answer is shown
+(digit, probability, chart, 28x28 preview), the explanation expander, the feedback widget, and
+the kiosk settings app.py reads. The canvas is webapp/live_canvas.py. Each page itself is whole in webapp/pages/<page>.py.
 """
 
 from __future__ import annotations
@@ -19,20 +19,19 @@ import streamlit as st
 
 from digits.features import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
-from digits.model import MODEL_PATH, ModelError, Prediction, Predictor
-from digits.answer import DIGIT, NOT_DIGIT, UNSURE, Calibration, Decision, load_for_model
-from digits.render import CANVAS, STROKE_WIDTH
+from digits.answer import NOT_DIGIT, UNSURE, Answer, Reader
+from digits.model import MODEL_PATH, ModelError
 from digits.text import article, percent, with_article
 
 # --------------------------------------------------------------------------- the model
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def _load_predictor(path: str) -> Predictor:
-    predictor = Predictor.load(path)
+def _load_reader(path: str) -> Reader:
+    reader = Reader.load(path)
     # Everything loaded so far lives as long as the server: keep later collections from walking it.
     gc.freeze()
-    return predictor
+    return reader
 
 
 def model_path() -> str:
@@ -40,54 +39,17 @@ def model_path() -> str:
     return os.environ.get("DIGITS_MODEL", str(MODEL_PATH))
 
 
-def get_predictor() -> Predictor | None:
-    """The model, loaded once per server; None (with a message on the page) if unusable."""
+def get_reader() -> Reader | None:
+    """The model and its answer rule (digits.answer.Reader), loaded once per server; None (with
+    a message on the page) if unusable. Every page reads drawings through it."""
     try:
-        return _load_predictor(model_path())
+        return _load_reader(model_path())
     except ModelError as exc:
         st.error(f"**The model could not be loaded.** {exc}", icon="🚫")
         return None
 
 
-@st.cache_resource(show_spinner=False)
-def _load_calibration(path: str) -> Calibration | None:
-    return load_for_model(path)
-
-
-def get_calibration() -> Calibration | None:
-    """The "not a digit" and "not sure" rules measured for the served model; None (always name
-    a digit) if there is no model/calibration.json made for this exact model file."""
-    return _load_calibration(model_path())
-
-
 # --------------------------------------------------------------------------- the canvas
-
-
-def canvas_image(canvas) -> np.ndarray | None:
-    """The canvas picture, or None (with a note) if the browser sent something unreadable."""
-    try:
-        return canvas.image_data
-    except Exception:  # a damaged or hand-crafted payload must not take the page down
-        st.warning("That drawing could not be read. Clear the canvas and draw again.", icon="⚠️")
-        return None
-
-
-def digit_canvas(key: str, size: int = CANVAS):
-    """The drawing square (white ink on black) every page uses; the pen scales with the square,
-    so a digit drawn on a bigger canvas reaches the model looking the same."""
-    # Imported here: the component registers itself on import, which needs Streamlit running.
-    from streamlit_drawable_canvas import st_canvas
-
-    return st_canvas(
-        stroke_width=max(1, round(STROKE_WIDTH * size / CANVAS)),
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=size,
-        height=size,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=key,
-    )
 
 
 # --------------------------------------------------------------------------- the answer
@@ -176,50 +138,48 @@ def png_data_url(image28: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode() if ok else ""
 
 
-def decide(prediction: Prediction) -> tuple[str, str, np.ndarray, Decision | None]:
-    """The one answer every page gives: (verdict, what to show large, calibrated probabilities,
-    the decision). Without a calibration made for this model it always names the best digit."""
-    calibration = get_calibration()
-    if calibration is None:
-        return DIGIT, str(prediction.digit), prediction.probabilities, None
-    decision = calibration.decide(prediction.probabilities)
-    big = {DIGIT: str(prediction.digit), NOT_DIGIT: "✗", UNSURE: "?"}[decision.verdict]
-    return decision.verdict, big, decision.probabilities, decision
+BIG = {NOT_DIGIT: "✗", UNSURE: "?"}  # what is shown large when no digit is named
 
 
-def show_prediction(prediction: Prediction, image28: np.ndarray) -> bool:
-    """The answer large: the digit and its calibrated probability; "✗" and "That doesn't look
-    like a digit"; or "?" and "Not sure: 4 or 9?"; then the chart and the model's-eye preview.
-    True when it named a digit."""
-    verdict, big, probabilities, decision = decide(prediction)
-    share = percent(probabilities[prediction.digit]) if verdict == DIGIT else ""
+def big_answer(answer: Answer) -> str:
+    return str(answer.digit) if answer.named else BIG[answer.verdict]
+
+
+def show_answer_block(answer: Answer, live: bool = False) -> None:
+    """The answer large: the digit and its shown probability, "✗" or "?", and (unless live)
+    the 28x28 preview. While the pen is down (live) only this, dimmed: the run stays tiny."""
+    share = percent(answer.confidence) if answer.named else ""
+    dim = ";opacity:0.75" if live else ""
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
     # column block drawn with the answer delays it in the browser (pen-up -> answer, README
     # "Performance"). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
+    live_attr = "data-live='1' " if live else ""
+    extra = ("<br><span style='font-size:0.9rem'>reading as you draw…</span>" if live else "")
+    preview = "" if live else (
+        f"<figure style='margin:0;text-align:center'><img src='{png_data_url(answer.image28)}' alt='the 28×28 input' "
+        "style='width:112px;height:112px;max-width:none;object-fit:fill;image-rendering:pixelated;border:1px solid #888'>"
+        "<figcaption style='font-size:0.8rem;opacity:0.7'>what the model sees (28×28)</figcaption></figure>")
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
-        f"<span data-testid='prediction' data-verdict='{verdict}' "
-        f"style='font-size:6rem;font-weight:700;line-height:1'>{big}</span>"
-        f"<span data-testid='probability' style='font-size:1.75rem;flex:1'>{share}</span>"
-        f"<figure style='margin:0;text-align:center'><img src='{png_data_url(image28)}' alt='the 28×28 input' "
-        "style='width:112px;height:112px;max-width:none;object-fit:fill;image-rendering:pixelated;border:1px solid #888'>"
-        "<figcaption style='font-size:0.8rem;opacity:0.7'>what the model sees (28×28)</figcaption>"
-        "</figure></div>",
+        f"<span data-testid='prediction' {live_attr}data-verdict='{answer.verdict}' "
+        f"style='font-size:6rem;font-weight:700;line-height:1{dim}'>{big_answer(answer)}</span>"
+        f"<span data-testid='probability' style='font-size:1.75rem;flex:1{dim}'>{share}{extra}</span>"
+        f"{preview}</div>",
         unsafe_allow_html=True,  # only our own digit, number and PNG are interpolated
     )
-    if verdict != DIGIT:
-        st.markdown(verdict_message(decision))
-    st.vega_lite_chart(*probability_chart(probabilities, height=180), width="stretch")
-    return verdict == DIGIT
 
 
-def verdict_message(decision: Decision) -> str:
-    """What the page says when it names no digit (Draw, kiosk, Number, Challenge)."""
-    (first, p1), (second, p2) = decision.guesses
-    if decision.verdict == NOT_DIGIT:
-        return (f"**That doesn't look like a digit.** If it is one, it looks most like "
-                f"**{first}** ({p1:.0%}).")
-    return f"**Not sure: {first} or {second}?** ({p1:.0%} or {p2:.0%})"
+def show_prediction(answer: Answer) -> bool:
+    """The whole answer: large (the digit and its probability; "✗" and "That doesn't look like
+    a digit"; or "?" and "Not sure: 4 or 9?"), then the chart of the same probabilities and the
+    model's-eye preview. True when it named a digit."""
+    show_answer_block(answer)
+    if not answer.named:
+        st.markdown(answer.message())
+    if answer.strokes_refused:
+        st.caption("The pen strokes the browser sent could not be used: this answer is read from the picture alone.")
+    st.vega_lite_chart(*probability_chart(answer.probabilities, height=180), width="stretch")
+    return answer.named
 
 
 def show_explanation(image28: np.ndarray) -> None:
@@ -228,7 +188,7 @@ def show_explanation(image28: np.ndarray) -> None:
     with st.expander("What the network sees"):
         if not st.toggle("Show the input, the first layer and the saliency map", key="explain"):
             return
-        ex = explain(_load_predictor(model_path()), image28)
+        ex = explain(_load_reader(model_path()).predictor, image28)
         left, right = st.columns(2)
         left.image(enlarge(image28), caption="the 28×28 input", width=140)
         right.image(saliency_overlay(image28, ex.saliency), width=140,
@@ -244,12 +204,13 @@ PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the rig
            "with the date and the model version: no IP address, no name, no cookie, nothing about you.")
 
 
-def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict | None, sure: bool = True) -> None:
+def feedback_widget(answer: Answer, strokes: dict | None) -> None:
     """Under a prediction: "Yes" or the right digit, stored once per drawing (storage and
     settings: digits.features.feedback). When the model was not sure there is nothing to say yes to:
     only "which digit is it?"."""
     if not feedback.enabled():
         return
+    image28, sure = answer.image28, answer.named
     drawing = hashlib.sha1(np.asarray(image28, np.float32).tobytes()).hexdigest()[:16]
     state = st.session_state
     with st.container(key="feedback", border=True):
@@ -259,10 +220,10 @@ def feedback_widget(prediction: Prediction, image28: np.ndarray, strokes: dict |
             return
         if state.get("feedback_error"):
             st.warning(state.pop("feedback_error"), icon="⚠️")
-        args = (drawing, prediction.digit, image28, strokes)
+        args = (drawing, answer.digit, image28, strokes)
         if sure:
-            st.button(f"✓ Yes, it's {with_article(prediction.digit)}", key=f"feedback_yes_{drawing}",
-                      on_click=_save_feedback, args=(*args, prediction.digit))
+            st.button(f"✓ Yes, it's {with_article(answer.digit)}", key=f"feedback_yes_{drawing}",
+                      on_click=_save_feedback, args=(*args, answer.digit))
         st.pills("No, it's a…" if sure else "If it is a digit, which one?", options=list(range(10)),
                  key=f"feedback_pick_{drawing}", on_change=_save_feedback_pick, args=args)
         st.caption(f"Your answer helps train the next model. {PRIVACY}")

@@ -19,6 +19,7 @@ import numpy as np
 from digits.data import Mnist, Sample
 from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, draw, replay_layout
+from digits.strokes import as_sent, sequence
 
 Strokes = list[np.ndarray]
 
@@ -215,22 +216,36 @@ def overlaid_digits(rng: np.random.Generator, images: np.ndarray, labels: np.nda
     return np.dstack([field, field, field, np.full_like(field, 255)])
 
 
-def canvases(kind: str, n: int, seed: int, digits: list[Sample] | None = None,
-             mnist: Mnist | None = None) -> list[np.ndarray]:
-    """`n` canvas images (280, 280, 4) of one kind; the same seed gives the same images."""
+def drawings(kind: str, n: int, seed: int, digits: list[Sample] | None = None,
+             mnist: Mnist | None = None) -> list[tuple[np.ndarray, list[np.ndarray] | None]]:
+    """`n` drawings of one kind: (canvas image (280, 280, 4), its strokes in canvas pixels, or
+    None for overlaid MNIST digits, which have none); the same seed gives the same drawings."""
     k = KINDS.index(kind)
     out = []
     for i in range(n):
         rng = np.random.default_rng([seed, k, i])
         if kind == "overlaid_digits":  # measured on MNIST test digits, never trained on
-            out.append(overlaid_digits(rng, mnist.x_test, mnist.y_test))
+            out.append((overlaid_digits(rng, mnist.x_test, mnist.y_test), None))
         else:
-            strokes = STROKE_KINDS[kind](rng, digits)
-            out.append(draw(replay_layout(strokes, _INDEX_BASE * (seed + 1) + 1000 * k + i)))
+            layout = replay_layout(STROKE_KINDS[kind](rng, digits), _INDEX_BASE * (seed + 1) + 1000 * k + i)
+            out.append((draw(layout), layout))
     return out
 
 
-def nondigit_inputs(n_per_kind: int, seed: int, digits: list[Sample], mnist: Mnist) -> dict[str, np.ndarray]:
-    """kind -> (n, 28, 28) model inputs, through the same preprocessing as the app."""
-    return {kind: np.stack([preprocess_canvas(c) for c in canvases(kind, n_per_kind, seed, digits, mnist)])
-            for kind in KINDS}
+def canvases(kind: str, n: int, seed: int, digits: list[Sample] | None = None,
+             mnist: Mnist | None = None) -> list[np.ndarray]:
+    """`n` canvas images (280, 280, 4) of one kind; the same seed gives the same images."""
+    return [image for image, _ in drawings(kind, n, seed, digits, mnist)]
+
+
+def nondigit_inputs(n_per_kind: int, seed: int, digits: list[Sample], mnist: Mnist
+                    ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """kind -> ((n, 28, 28) model inputs through the app's preprocessing, (n, 64, 5) stroke
+    sequences as the canvas would send them, or None for a kind without strokes)."""
+    out = {}
+    for kind in KINDS:
+        made = drawings(kind, n_per_kind, seed, digits, mnist)
+        x = np.stack([preprocess_canvas(image) for image, _ in made])
+        seqs = None if made[0][1] is None else np.stack([sequence(as_sent(layout)) for _, layout in made])
+        out[kind] = (x, seqs)
+    return out

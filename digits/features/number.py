@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from digits.data import Sample, read_strokes
-from digits.model import MODEL_PATH, Prediction, Predictor
+from digits.answer import Answer, Reader
+from digits.model import MODEL_PATH
 from digits.preprocess import canvas_to_gray, center_digit
 from digits.render import MARGIN, STROKE_WIDTH, draw, place_strokes
 from digits.features.segment import Part, split_digits
@@ -37,7 +38,7 @@ TARGET_4 = 0.95  # whole-number accuracy target for 4-digit numbers
 class DigitReading:
     part: Part
     image28: np.ndarray  # what the model read
-    prediction: Prediction
+    answer: Answer  # the Draw page's answer for this digit
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class NumberReading:
 
     @property
     def text(self) -> str:
-        return "".join(str(d.prediction.digit) for d in self.digits)
+        return "".join(str(d.answer.digit) for d in self.digits)
 
 
-def read_number(rgba_or_gray: np.ndarray, predictor: Predictor) -> NumberReading:
+def read_number(rgba_or_gray: np.ndarray, reader: Reader) -> NumberReading:
     """A canvas image (H, W, 4) or an ink-bright (H, W) image -> its digits, left to right."""
     img = np.asarray(rgba_or_gray)
     gray = canvas_to_gray(img) if img.ndim == 3 else img
@@ -57,7 +58,7 @@ def read_number(rgba_or_gray: np.ndarray, predictor: Predictor) -> NumberReading
     for part in split_digits(gray):
         image28 = center_digit(part.image)
         if image28 is not None:  # a part always has ink; this only guards the type
-            readings.append(DigitReading(part, image28, predictor.predict(image28)))
+            readings.append(DigitReading(part, image28, reader.read_image(image28)))
     return NumberReading(readings)
 
 
@@ -101,7 +102,7 @@ def number_samples(samples: list[Sample], length: int, k: int) -> tuple[np.ndarr
     return image, "".join(str(s.label) for s in chosen)
 
 
-def evaluate_numbers(predictor: Predictor, path: str | os.PathLike, lengths: tuple[int, ...] = LENGTHS,
+def evaluate_numbers(reader: Reader, path: str | os.PathLike, lengths: tuple[int, ...] = LENGTHS,
                      per_length: int = PER_LENGTH) -> dict:
     """Per length: whole numbers read right, numbers split into the right count, digits read right."""
     samples = read_strokes(path)
@@ -110,7 +111,7 @@ def evaluate_numbers(predictor: Predictor, path: str | os.PathLike, lengths: tup
         whole = split_ok = digits_ok = 0
         for k in range(per_length):
             image, truth = number_samples(samples, length, k)
-            text = read_number(image, predictor).text
+            text = read_number(image, reader).text
             whole += text == truth
             if len(text) == length:
                 split_ok += 1
@@ -142,7 +143,7 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_numbers(Predictor.load(args.model), args.strokes, per_length=args.per_length)
+    result = evaluate_numbers(Reader.load(args.model), args.strokes, per_length=args.per_length)
     print(f"Numbers of {args.strokes} digits drawn on a {NUMBER_CANVAS[1]}x{NUMBER_CANVAS[0]} canvas, "
           f"{args.per_length} per length:")
     print(f"  {'digits':>6}{'whole number':>14}{'split right':>13}{'digit':>9}")

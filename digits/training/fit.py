@@ -275,16 +275,15 @@ def real_drawing_figures(onnx_path: Path) -> dict:
     the report and the Model page: what `make evaluate` prints."""
     from digits.data import DEV_PATH, NONDIGIT_DEV_PATH
     from digits.evaluation.evaluate import evaluate_generated, evaluate_nondigits, evaluate_strokes
-    from digits.model import Predictor
-    from digits.answer import load_for_model
+    from digits.answer import Reader
 
-    predictor, calibration = Predictor.load(onnx_path), load_for_model(onnx_path)
-    keep = ("n", "accuracy", "per_label", "rejected", "not_a_digit", "not_sure", "accuracy_answered")
+    reader = Reader.load(onnx_path)
+    keep = ("n", "accuracy", "per_label", "rejected", "not_a_digit", "not_sure", "accuracy_answered", "wrong")
     out = {f"dev_digits_{v}": {k: r[k] for k in keep}
-           for v in ("random", "easy") for r in [evaluate_strokes(predictor, DEV_PATH, v, calibration)]}
-    nd = evaluate_nondigits(predictor, calibration, NONDIGIT_DEV_PATH, "random")
-    out["dev_nondigits_random"] = {k: nd[k] for k in ("n", "rejected", "not_a_digit", "not_sure", "per_kind")}
-    out["generated_nondigits"] = evaluate_generated(predictor, calibration, read_strokes(DEV_PATH))
+           for v in ("random", "easy") for r in [evaluate_strokes(reader, DEV_PATH, v)]}
+    nd = evaluate_nondigits(reader, NONDIGIT_DEV_PATH, "random")
+    out["dev_nondigits_random"] = {k: nd[k] for k in ("n", "rejected", "not_a_digit", "not_sure", "per_kind", "per_char")}
+    out["generated_nondigits"] = evaluate_generated(reader, read_strokes(DEV_PATH))
     return out
 
 

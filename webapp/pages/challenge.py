@@ -10,12 +10,11 @@ import streamlit as st
 
 from digits.features import feedback
 from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
-from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
-from digits.answer import DIGIT
+from digits.answer import Reader
 from digits.text import article, with_article
 from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import decide, get_predictor, model_path
+from webapp.widgets import get_reader, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
          "and the clock breaks ties.")
@@ -35,7 +34,7 @@ def start() -> None:
     show_leaderboard()
 
 
-def play_round(game: Game, predictor: Predictor) -> None:
+def play_round(game: Game, reader: Reader) -> None:
     # The banner is always there (the rules before round 1, the last verdict after), so the
     # canvas stays where the hand expects it from one round to the next.
     with st.container(key="challenge_banner"):
@@ -57,9 +56,9 @@ def play_round(game: Game, predictor: Predictor) -> None:
         if reading.error:
             show_unreadable()
         if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
-            prediction = predictor.predict(image28)
-            named = decide(prediction)[0] == DIGIT  # the Draw page's answer: a letter scores nothing
-            game.judge(prediction.digit if named else None, time.time())
+            # The Draw page's answer (picture and pen path): a letter scores nothing.
+            answer = reader.read(reading.image, reading.json_data, image28)
+            game.judge(answer.digit if answer.named else None, time.time())
             st.rerun()
 
 
@@ -104,13 +103,13 @@ def show_leaderboard(highlight: int | None = None) -> None:
 
 
 st.title("🎯 Challenge")
-predictor = get_predictor()
-if predictor is None:
-    st.stop()  # get_predictor already explained what to do
+reader = get_reader()
+if reader is None:
+    st.stop()  # get_reader already explained what to do
 game: Game | None = st.session_state.get("challenge")
 if game is None:
     start()
 elif game.done:
     finish(game)
 else:
-    play_round(game, predictor)
+    play_round(game, reader)

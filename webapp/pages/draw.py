@@ -20,9 +20,8 @@ def draw_and_read() -> None:
             image28 = preprocess_canvas(reading.image)
             answer = show_answer(reading, image28, "Draw a digit on the black square: the answer follows the pen.", "👈")
             if answer is not None:
-                prediction, sure = answer
                 show_explanation(image28)
-                feedback_widget(prediction, image28, reading.json_data, sure)
+                feedback_widget(answer, reading.json_data)
 
 
 st.title("✏️ Draw a digit")

@@ -4,11 +4,11 @@ Draw page; the number large, then each digit with what the model saw and its pro
 import streamlit as st
 
 from digits.features.number import NUMBER_CANVAS, NumberReading, read_number
-from digits.answer import DIGIT, NOT_DIGIT, UNSURE
+from digits.answer import NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
 from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import decide, enlarge, get_predictor
+from webapp.widgets import enlarge, get_reader
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
 
@@ -24,15 +24,15 @@ def show_number(reading: NumberReading) -> None:
     for start in range(0, len(reading.digits), PER_ROW):
         row = reading.digits[start: start + PER_ROW]
         for col, d in zip(st.columns(PER_ROW), row):
-            verdict, _, probs, decision = decide(d.prediction)  # the Draw page's answer, per digit
-            unsure += verdict != DIGIT
+            answer = d.answer  # the Draw page's answer, per digit
+            unsure += not answer.named
             with col:
                 st.image(enlarge(d.image28, 84), width=84)
-                label = f"**{d.prediction.digit}** · {percent(probs[d.prediction.digit])}"
-                if verdict == NOT_DIGIT:
+                label = f"**{answer.digit}** · {percent(answer.confidence)}"
+                if answer.verdict == NOT_DIGIT:
                     label += "  \n:orange[not a digit?]"
-                elif verdict == UNSURE:
-                    label += f"  \n:orange[not sure: {decision.guesses[0][0]} or {decision.guesses[1][0]}?]"
+                elif answer.verdict == UNSURE:
+                    label += f"  \n:orange[not sure: {answer.guesses[0][0]} or {answer.guesses[1][0]}?]"
                 st.markdown(label)
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
@@ -45,11 +45,11 @@ st.caption("Write a few digits side by side, left to right, with a little space 
 height, width = NUMBER_CANVAS
 # The digits are read when the pen lifts, from the companion's picture (webapp/live_canvas.py).
 with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE_WIDTH) as canvas:
-    predictor = get_predictor()
+    reader = get_reader()
     image = canvas.image
-    reading = read_number(image, predictor) if predictor is not None and image is not None else None
-    if predictor is None:
-        pass  # get_predictor already explained what to do
+    reading = read_number(image, reader) if reader is not None and image is not None else None
+    if reader is None:
+        pass  # get_reader already explained what to do
     elif canvas.error:
         show_unreadable()
     elif reading is None or not reading.digits:

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from digits.images import EXTENSIONS, FORMAT_NAMES, ImageError, image_to_input, read_gray
-from webapp.widgets import get_predictor, show_prediction
+from webapp.widgets import get_reader, show_prediction
 
 
 def plain(text: str) -> str:
@@ -30,9 +30,9 @@ try:
 except ImageError as exc:
     st.error(f"This file cannot be read: {plain(str(exc))}", icon="🚫")
     st.stop()
-predictor = get_predictor()
-if predictor is None:
-    st.stop()  # get_predictor already explained what to do
+reader = get_reader()
+if reader is None:
+    st.stop()  # get_reader already explained what to do
 
 left, right = st.columns([1, 1], gap="large")
 with left:
@@ -40,4 +40,4 @@ with left:
     # visitor's bytes, and the picture shows what the reader worked from.
     st.image((gray * 255).astype(np.uint8), caption="the uploaded image, as read", width=280)
 with right:
-    show_prediction(predictor.predict(image28), image28)
+    show_prediction(reader.read_image(image28))
