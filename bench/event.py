@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from deploy.event import Event, free_port
 
 from .loadgen import TARGET_P95_MS, sweep
-from .measure import machine, now_iso
+from .measure import machine, now_iso, save
 
 OUT = Path(__file__).with_name("event.json")
 
@@ -65,9 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     for workers in (int(w) for w in args.workers.split(",")):
         print(f"{workers} process(es) behind HAProxy:", flush=True)
         res["runs"].append(measure(workers, rates, args.seconds, args.visitors))
-    res["seconds"] = round(time.monotonic() - t0)
-    res["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    save(res, t0, args.out)
     print(table(res))
     return 0
 

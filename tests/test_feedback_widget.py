@@ -3,6 +3,9 @@ on SQLite and on a real PostgreSQL server (tests/postgres.py)."""
 
 from __future__ import annotations
 
+import json
+import threading
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -137,3 +140,24 @@ def test_an_unreachable_database_is_a_message_not_a_traceback(monkeypatch):
     assert any("could not be saved" in w.value and "pw" not in w.value for w in at.warning)
     at.switch_page("webapp/pages/feedback.py").run()
     assert not at.exception and any("cannot be read" in w.value for w in at.warning)
+
+
+def test_a_root_level_secret_turns_feedback_on_on_community_cloud(tmp_path, monkeypatch):
+    """Community Cloud: no DIGITS_FEEDBACK, HOSTNAME=streamlit, the URL only in the app's secrets.
+    A real server: Streamlit copies root-level secrets into the environment when it starts."""
+    from bench.browser import streamlit_server
+    from deploy.event import warm_up
+
+    url = "postgresql://digits:pw@db.example.com:5432/digits?sslmode=require"
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'DIGITS_FEEDBACK_DB = "{url}"\n')
+    out = tmp_path / "probe.json"
+    monkeypatch.setenv("HOSTNAME", "streamlit")
+    monkeypatch.setenv("DIGITS_PROBE_OUT", str(out))
+    for name in ("DIGITS_FEEDBACK", "DIGITS_FEEDBACK_DB"):
+        monkeypatch.delenv(name, raising=False)
+    assert not feedback.enabled(), "without the secret, Community Cloud collects nothing"
+    with streamlit_server("tests/secrets_probe.py", extra_args=["--secrets.files", str(secrets)]) as server:
+        done = threading.Event()
+        warm_up(int(server.url.rsplit(":", 1)[1]), server.proc, done, timeout_s=60)  # one run of the script
+    assert json.loads(out.read_text()) == {"enabled": True, "where": "postgresql://digits@db.example.com:5432/digits"}
