@@ -20,7 +20,7 @@ from pathlib import Path
 from deploy.event import Event, free_port
 
 from .loadgen import TARGET_P95_MS, sweep
-from .measure import machine, now_iso, save
+from .measure import heading, machine, now_iso, save
 
 OUT = Path(__file__).with_name("event.json")
 
@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(r: dict) -> str:
-    m = r["machine"]
-    lines = [f"bench.event {r['date']} on {m['cores']} cores; load average {m['load_avg_at_start'][0]:.1f} at start, "
-             f"{r['load_avg_at_end'][0]:.1f} at end; {r['seconds']} s", "",
+    lines = [heading(r, "bench.event"), "",
              "| processes | drawings/s at p95 <= 300 ms | p50 / p95 at that rate | server CPU per drawing + clear "
              "| server cores used | load generator CPU per drawing | load average |",
              "|---|---|---|---|---|---|---|"]

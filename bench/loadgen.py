@@ -53,7 +53,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from digits.render import CANVAS, STROKE_WIDTH, draw, replay_layout
 
 from .browser import streamlit_server
-from .measure import machine, now_iso, save, stats
+from .measure import heading, machine, now_iso, save, stats
 from .samples import VARIANT, dev_samples
 
 OUT = Path(__file__).with_name("loadgen.json")
@@ -355,9 +355,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(r: dict) -> str:
-    m = r["machine"]
-    lines = [f"bench.loadgen {r['date']} on {m['cores']} cores; load average {m['load_avg_at_start'][0]:.1f} at "
-             f"start, {r['load_avg_at_end'][0]:.1f} at end; {r['seconds']} s", ""]
+    lines = [heading(r, "bench.loadgen"), ""]
     for mode in ("final", "live"):
         if mode not in r:
             continue

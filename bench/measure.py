@@ -88,3 +88,10 @@ def save(res: dict, started: float, out: Path) -> None:
     res["seconds"] = round(time.monotonic() - started)
     res["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out.write_text(json.dumps(res, indent=2) + "\n")
+
+
+def heading(res: dict, name: str) -> str:
+    """A results table's first line: when, on what, and how busy the machine was."""
+    m = res["machine"]
+    return (f"{name} {res['date']} on {m['cores']} cores; load average {m['load_avg_at_start'][0]:.1f} at "
+            f"start, {res['load_avg_at_end'][0]:.1f} at end; {res['seconds']} s")
