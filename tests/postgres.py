@@ -41,7 +41,11 @@ def throwaway_server() -> Iterator[str]:
     as_user: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="digits-pg-"))
     if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(folder)
+            pytest.skip("PostgreSQL refuses to run as root and there is no `postgres` user to run it as")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = folder / "data", free_port()
@@ -66,10 +70,20 @@ def throwaway_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_running: list[str] = []  # test modules import the fixture each: one server for the whole session
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
+    if _running:
+        yield _running[0]
+        return
     with throwaway_server() as url:
-        yield url
+        _running.append(url)
+        try:
+            yield url
+        finally:
+            _running.clear()
 
 
 @pytest.fixture
