@@ -121,7 +121,7 @@ def test_a_killed_process_is_replaced_and_its_visitor_draws_again(browser: Brows
         print(f"\nkilled {first} (pid {victim}): the page answered again {back:.1f} s after the kill; "
               f"the next drawing's answer came {answer.latency_ms:.0f} ms after pen-up")
         assert back <= RECOVERY_S, f"the page answered again only {back:.1f} s after the kill"
-        assert answer.latency_ms < 2000
+        assert answer.latency_ms < 5000, "the next drawing is answered as usual"
 
         # The launcher restarts the dead process on its port, and HAProxy takes it back.
         event.wait_for(rf"{first}: pid (?!{victim}\b)\d+ on", 10)
