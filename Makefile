@@ -3,9 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 CHROMIUM := $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+HAPROXY := $(shell command -v haproxy || command -v /usr/sbin/haproxy)
+POSTGRES := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run run-dev test test-fast bench soak train evaluate mnist chromium clean
+.PHONY: run run-dev event test test-fast bench bench-event soak train evaluate mnist chromium haproxy postgresql clean
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
@@ -14,17 +17,27 @@ run: $(VENV)/.run-deps
 run-dev: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --client.showErrorDetails full --client.toolbarMode developer --server.fileWatcherType auto
 
-test: $(VENV)/.dev-deps chromium mnist
+# An event: WORKERS app processes (default one per core) behind HAProxy on :$(PORT); Ctrl+C stops all.
+# See docs/events-and-deployment.md (several machines, PostgreSQL, Community Cloud).
+event: $(VENV)/.run-deps haproxy
+	$(PY) -m deploy.event --workers $(WORKERS) --port $(PORT)
+
+# The tests start a throwaway PostgreSQL of their own (tests/postgres.py) from Debian's package.
+test: $(VENV)/.dev-deps chromium haproxy postgresql mnist
 	$(PY) -m pytest
 
 # Unit and AppTest tests only (no browser).
-test-fast: $(VENV)/.dev-deps mnist
+test-fast: $(VENV)/.dev-deps postgresql mnist
 	$(PY) -m pytest -m "not browser"
 
 bench: $(VENV)/.dev-deps chromium mnist
 	$(PY) -m bench
 	$(PY) -m bench.live --reps 20   # the live canvas: pen-up and first-guess latency, CPU live on/off, 20 pages
 	$(PY) -m bench.loadgen   # drawings/s one server process answers at p95 <= 300 ms (websocket clients)
+
+# drawings/s through HAProxy with 1 and 2 app processes, live reading off (writes bench/event.json).
+bench-event: $(VENV)/.dev-deps haproxy
+	$(PY) -m bench.event
 
 soak: $(VENV)/.dev-deps chromium
 	$(PY) -m bench.soak
@@ -65,6 +78,20 @@ chromium:
 	@if [ -z "$(CHROMIUM)" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium not found: install it (sudo apt-get install chromium) for the browser tests"; exit 1; fi; \
+	fi
+
+# The reverse proxy of `make event` (Debian's package).
+haproxy:
+	@if [ -z "$(HAPROXY)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+	  else echo "HAProxy not found: install it (sudo apt-get install haproxy)"; exit 1; fi; \
+	fi
+
+# PostgreSQL's binaries for the tests' throwaway server; without them those tests are skipped.
+postgresql:
+	@if [ -z "$(POSTGRES)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	  else echo "PostgreSQL not found: its tests will be skipped (sudo apt-get install postgresql)"; fi; \
 	fi
 
 clean:

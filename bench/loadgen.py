@@ -53,7 +53,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from digits.render import CANVAS, STROKE_WIDTH, draw, replay_layout
 
 from .browser import streamlit_server
-from .measure import machine, now_iso, stats
+from .measure import heading, machine, now_iso, save, stats
 from .samples import VARIANT, dev_samples
 
 OUT = Path(__file__).with_name("loadgen.json")
@@ -349,17 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with streamlit_server("app.py") as server:
             run(server.url, server.cpu_s)
-    res["seconds"] = round(time.monotonic() - t0)
-    res["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    save(res, t0, args.out)
     print(table(res))
     return 0
 
 
 def table(r: dict) -> str:
-    m = r["machine"]
-    lines = [f"bench.loadgen {r['date']} on {m['cores']} cores; load average {m['load_avg_at_start'][0]:.1f} at "
-             f"start, {r['load_avg_at_end'][0]:.1f} at end; {r['seconds']} s", ""]
+    lines = [heading(r, "bench.loadgen"), ""]
     for mode in ("final", "live"):
         if mode not in r:
             continue

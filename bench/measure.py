@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -79,3 +80,18 @@ def model_info() -> dict:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def save(res: dict, started: float, out: Path) -> None:
+    """The run's length (from `started`, time.monotonic()) and the load average at its end, then
+    the results as JSON."""
+    res["seconds"] = round(time.monotonic() - started)
+    res["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out.write_text(json.dumps(res, indent=2) + "\n")
+
+
+def heading(res: dict, name: str) -> str:
+    """A results table's first line: when, on what, and how busy the machine was."""
+    m = res["machine"]
+    return (f"{name} {res['date']} on {m['cores']} cores; load average {m['load_avg_at_start'][0]:.1f} at "
+            f"start, {res['load_avg_at_end'][0]:.1f} at end; {res['seconds']} s")

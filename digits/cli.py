@@ -46,8 +46,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--kaggle-csv", type=Path, metavar="CSV", default=None,
                    help="train on a Kaggle Digit Recognizer train.csv instead of MNIST (a stratified "
                         "80/20 split; the 20 %% is the validation and report test set)")
-    p.add_argument("--extra-data", type=Path, metavar="DB", default=None,
-                   help="also train on the confirmed drawings in this feedback database")
+    p.add_argument("--extra-data", metavar="DB", default=None,
+                   help="also train on visitors' labelled drawings (confirmed and corrected; not the "
+                        "unverified one-tap 'yes' rows) in this feedback database: a SQLite file or a "
+                        "postgresql:// URL")
     p.add_argument("--finish-only", action="store_true",
                    help="train nothing: export, report and calibrate the members already in "
                         "OUT/members (e.g. members trained one per machine)")
@@ -91,17 +93,23 @@ def train_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _add_feedback(data, db: Path) -> None:
-    """Visitors' confirmed drawings join the training split (never validation or test)."""
+def _add_feedback(data, db: str) -> None:
+    """Visitors' labelled drawings join the training split (never validation or test): the
+    confirmed and the corrected ones; the unverified (a one-tap "yes" of old) are left out."""
     import numpy as np
 
-    from digits.features.feedback import load_confirmed
+    from digits.features import feedback
 
-    extra = load_confirmed(db)
+    where = feedback.parse_location(str(db))
+    extra = feedback.load_labelled(where, feedback.TRAINABLE)
+    kinds = {k: int((extra.kind == k).sum()) for k in feedback.TRAINABLE}
+    skipped = sum(feedback.counts(where)[feedback.UNVERIFIED])
     data.x_train = np.concatenate([data.x_train, extra.x])
     data.y_train = np.concatenate([data.y_train, extra.y])
-    data.description["feedback"] = {"db": str(db), "drawings": len(extra.y)}
-    print(f"Added {len(extra.y)} confirmed feedback drawings from {db}.", flush=True)
+    data.description["feedback"] = {"db": feedback.shown(where), "drawings": len(extra.y), **kinds,
+                                    "unverified_left_out": skipped}
+    print(f"Added {len(extra.y)} labelled feedback drawings from {feedback.shown(where)} ({kinds[feedback.CONFIRMED]} "
+          f"confirmed, {kinds[feedback.CORRECTED]} corrected; {skipped} unverified left out).", flush=True)
 
 
 # --------------------------------------------------------------------------- python -m digits
@@ -141,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     fb_sub = fb.add_subparsers(dest="action", required=True)
     fe = fb_sub.add_parser("export", help="write them as a dataset: feedback.npz and png/<digit>/")
     fe.add_argument("--out", type=Path, required=True, help="output folder")
-    fe.add_argument("--db", type=Path, default=None,
-                    help="feedback database (default: $DIGITS_FEEDBACK_DB or ~/.local/share/digits/)")
+    fe.add_argument("--db", default=None,
+                    help="feedback database, a SQLite file or a postgresql:// URL "
+                         "(default: $DIGITS_FEEDBACK_DB or ~/.local/share/digits/)")
 
     from digits.training import calibrate
     from digits.features import number
@@ -216,14 +225,14 @@ def _evaluate(args) -> int:
 
 
 def _feedback_export(args) -> int:
-    from digits.features.feedback import db_path, export
+    from digits.features import feedback
 
-    db = args.db or db_path()
+    db = feedback.parse_location(args.db) if args.db else feedback.location()
     try:
-        npz, counts = export(args.out, db)
+        npz, counts = feedback.export(args.out, db)
     except OSError as exc:  # an output folder we cannot write
         return _fail(str(exc))
-    print(f"Exported {sum(counts)} confirmed drawings from {db} to {npz} and {args.out / 'png'}/<digit>/")
+    print(f"Exported {sum(counts)} labelled drawings from {feedback.shown(db)} to {npz} and {args.out / 'png'}/<digit>/")
     print("per digit: " + ", ".join(f"{d}: {n}" for d, n in enumerate(counts)))
     return 0
 

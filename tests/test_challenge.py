@@ -1,21 +1,19 @@
-"""Challenge rules, the challenge page and the feedback widget through AppTest (real model)."""
+"""Challenge rules and the challenge page through AppTest (real model). The feedback widget's
+tests are in test_feedback_widget.py."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digits.features import feedback
 from digits.features.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, sanitize_name, save_score, targets
-from digits.model import MODEL_PATH
 from digits.preprocess import preprocess_canvas
 from digits.render import draw
 from digits.text import article, with_article
 from tests.digit_strokes import strokes_for
-from tests.test_app import APP, canvas_state, prediction_shown
+from tests.test_app import APP, canvas_state
 
 # --------------------------------------------------------------------------- rules
 
@@ -123,43 +121,3 @@ def draw_on_draw_page(at: AppTest, digit: int) -> dict:
     at.run()
     assert not at.exception
     return raw
-
-
-def test_feedback_yes_and_correction_are_stored_with_strokes_and_version(store):
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    raw = draw_on_draw_page(at, 7)
-    shown = int(prediction_shown(at))
-    [yes] = [b for b in at.button if b.label.startswith("✓ Yes")]
-    yes.click().run()
-    assert any("Thank you" in s.value for s in at.success)
-
-    draw_on_draw_page(at, 1)
-    second = int(prediction_shown(at))
-    at.pills[0].set_value(4).run()
-    assert any("Saved as a **4**" in s.value for s in at.success)
-
-    with sqlite3.connect(store) as conn:
-        rows = conn.execute("SELECT predicted, confirmed, strokes, model_version FROM feedback ORDER BY id").fetchall()
-    assert [(p, c) for p, c, _, _ in rows] == [(shown, shown), (second, 4)]
-    assert rows[0][2] and '"objects"' in rows[0][2] and str(raw["objects"][0]["path"][1][2]) in rows[0][2]
-    assert {r[3] for r in rows} == {feedback.model_version(MODEL_PATH)}
-
-    at.switch_page("webapp/pages/feedback.py").run()
-    assert not at.exception
-    assert at.metric[0].value == "2"
-    assert any("no IP address" in c.value for c in at.caption)
-
-
-def test_feedback_off_means_no_widget_and_no_database(tmp_path, monkeypatch):
-    db = tmp_path / "feedback.sqlite3"
-    monkeypatch.setenv("DIGITS_FEEDBACK_DB", str(db))
-    monkeypatch.setenv("DIGITS_FEEDBACK", "0")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    draw_on_draw_page(at, 7)
-    assert prediction_shown(at) is not None
-    assert not [b for b in at.button if b.label.startswith("✓ Yes")] and not at.pills
-    at.switch_page("webapp/pages/feedback.py").run()
-    assert any("collection is off" in i.value for i in at.info)
-    assert not db.exists()

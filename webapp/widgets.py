@@ -9,7 +9,6 @@ import base64
 import gc
 import hashlib
 import os
-import sqlite3
 from collections.abc import Mapping
 
 import cv2
@@ -205,43 +204,49 @@ PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the rig
 
 
 def feedback_widget(answer: Answer, strokes: dict | None) -> None:
-    """Under a prediction: "Yes" or the right digit, stored once per drawing (storage and
-    settings: digits.features.feedback). When the model was not sure there is nothing to say yes to:
-    only "which digit is it?"."""
+    """Under an answer: "Which digit did you draw?" with ten equal buttons, none preselected, so
+    a careless tap cannot confirm a misreading with one prominent "Yes"; one label per drawing,
+    stored at once, with Undo. Whether it confirms or corrects the model (the page named
+    answer.digit, or none) is decided by digits.features.feedback.label_kind."""
     if not feedback.enabled():
         return
     image28, sure = answer.image28, answer.named
     drawing = hashlib.sha1(np.asarray(image28, np.float32).tobytes()).hexdigest()[:16]
     state = st.session_state
     with st.container(key="feedback", border=True):
-        done = state.get("feedback_done")
+        done = state.get("feedback_done")  # (drawing, label, row id)
         if done and done[0] == drawing:
             st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**.", icon="🙏")
+            st.button("Undo", key=f"feedback_undo_{drawing}", on_click=_undo_feedback, args=(done[2],))
             return
         if state.get("feedback_error"):
             st.warning(state.pop("feedback_error"), icon="⚠️")
-        args = (drawing, answer.digit, image28, strokes)
-        if sure:
-            st.button(f"✓ Yes, it's {with_article(answer.digit)}", key=f"feedback_yes_{drawing}",
-                      on_click=_save_feedback, args=(*args, answer.digit))
-        st.pills("No, it's a…" if sure else "If it is a digit, which one?", options=list(range(10)),
-                 key=f"feedback_pick_{drawing}", on_change=_save_feedback_pick, args=args)
+        key = f"feedback_pick_{drawing}_{state.get('feedback_round', 0)}"  # a fresh widget after Undo
+        st.pills("Which digit did you draw?", options=list(range(10)), key=key, on_change=_save_feedback,
+                 args=(key, drawing, answer.digit, answer.digit if sure else None, image28, strokes))
         st.caption(f"Your answer helps train the next model. {PRIVACY}")
 
 
-def _save_feedback_pick(drawing: str, predicted: int, image28: np.ndarray, strokes: dict | None) -> None:
-    label = st.session_state.get(f"feedback_pick_{drawing}")
-    if label is not None:
-        _save_feedback(drawing, predicted, image28, strokes, label)
-
-
-def _save_feedback(drawing: str, predicted: int, image28: np.ndarray, strokes: dict | None, label: int) -> None:
+def _save_feedback(key: str, drawing: str, predicted: int, named: int | None, image28: np.ndarray,
+                   strokes: dict | None) -> None:
+    label = st.session_state.get(key)
+    if label is None:
+        return
     try:
-        feedback.record(image28, predicted, label, feedback.model_version(model_path()), strokes)
-    except (OSError, sqlite3.Error) as exc:  # a full disk or a stuck lock must not break the page
+        row = feedback.record(image28, predicted, label, named, feedback.model_version(model_path()), strokes)
+    except (OSError, feedback.StoreError) as exc:  # a full disk, a stuck lock or a lost server must not break the page
         st.session_state.feedback_error = f"Sorry, your answer could not be saved ({exc})."
         return
-    st.session_state.feedback_done = (drawing, int(label))
+    st.session_state.feedback_done = (drawing, int(label), row)
+
+
+def _undo_feedback(row: int) -> None:
+    try:
+        feedback.forget(row)
+    except (OSError, feedback.StoreError) as exc:
+        st.session_state.feedback_error = f"Sorry, your answer could not be taken back ({exc})."
+    st.session_state.feedback_done = None
+    st.session_state.feedback_round = st.session_state.get("feedback_round", 0) + 1
 
 
 # --------------------------------------------------------------------------- kiosk settings

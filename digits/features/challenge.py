@@ -2,7 +2,7 @@
 
 The game itself is pure (no Streamlit, no clock of its own): the page passes in the model's
 digit and the time, so every rule here is testable. Scores are stored beside the feedback
-(digits.features.feedback), in the same SQLite file.
+(digits.features.feedback), in the same database (a SQLite file or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
@@ -98,12 +97,12 @@ class Game:
 
 
 def save_score(game: Game, name: str | None, model_version: str, day: date | None = None,
-               path: str | os.PathLike | None = None) -> int:
+               path: feedback.Location | os.PathLike | None = None) -> int:
     """Store a finished game under a sanitised name; returns the row id."""
     if not game.done:
         raise ValueError("only finished games go on the leaderboard")
     day = day or date.today()  # the server's local day: a kiosk's "today" is where it stands
-    return feedback.write(
+    return feedback.insert(
         "INSERT INTO scores (created_utc, day, name, score, rounds, seconds, model_version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (feedback.now_utc(), day.isoformat(), sanitize_name(name), game.score, game.rounds,
@@ -113,14 +112,13 @@ def save_score(game: Game, name: str | None, model_version: str, day: date | Non
 
 
 def leaderboard(day: date | None = None, limit: int = 10,
-                path: str | os.PathLike | None = None) -> list[dict]:
+                path: feedback.Location | os.PathLike | None = None) -> list[dict]:
     """The day's best games: most right first, then fastest, then earliest."""
     day = day or date.today()
-    path = Path(path) if path is not None else feedback.db_path()
-    if not path.is_file():
+    if not feedback.exists(path):
         return []  # looking at an empty leaderboard creates no database
-    with feedback.connect(path) as conn:
-        rows = conn.execute(
+    with feedback.connect(path) as db:
+        rows = db.rows(
             "SELECT id, name, score, rounds, seconds FROM scores WHERE day = ?"
-            " ORDER BY score DESC, seconds ASC, id ASC LIMIT ?", (day.isoformat(), limit)).fetchall()
+            " ORDER BY score DESC, seconds ASC, id ASC LIMIT ?", (day.isoformat(), limit))
     return [{"id": i, "name": n, "score": s, "rounds": r, "seconds": t} for i, n, s, r, t in rows]

@@ -2,7 +2,6 @@
 leaderboard. The rules and the scores are in digits.features.challenge (no Streamlit there)."""
 
 import secrets
-import sqlite3
 import time
 
 import pandas as pd
@@ -68,7 +67,7 @@ def finish(game: Game) -> None:
         try:
             state.challenge_saved = save_score(game, state.get("challenge_player"),
                                                feedback.model_version(model_path()))
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, feedback.StoreError) as exc:
             state.challenge_saved = -1
             st.warning(f"Your score could not be saved ({exc}).", icon="⚠️")
     st.markdown(f"## {game.score} / {game.rounds} in {game.seconds:.1f} s")
@@ -88,7 +87,7 @@ def show_leaderboard(highlight: int | None = None) -> None:
     st.subheader("Today's leaderboard")
     try:
         rows = leaderboard()
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, feedback.StoreError) as exc:
         st.caption(f"The leaderboard is unavailable ({exc}).")
         return
     if not rows:
