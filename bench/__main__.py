@@ -90,19 +90,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def inprocess(calls: int) -> dict:
-    """preprocess_canvas + Predictor.predict on rendered pen digits, as the app calls them."""
+    """preprocess_canvas + Predictor.predict on rendered pen digits, and the whole answer the
+    Draw page gets (Reader.read with the canvas' strokes)."""
     import numpy as np
 
-    from digits.model import Predictor
+    from digits.answer import Reader
+    from digits.strokes import fabric_json
     from digits.training.network import load_model, member_paths
     from digits.preprocess import preprocess_canvas
-    from digits.render import render_sample
+    from digits.render import draw, replay_layout
 
     from .samples import VARIANT
 
-    predictor = Predictor.load()  # ONNX Runtime, one thread, as webapp.widgets loads it
+    reader = Reader.load()  # ONNX Runtime, one thread, as webapp.widgets loads it
+    predictor = reader.predictor
     gc.freeze()
-    images = [render_sample(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]
+    layouts = [replay_layout(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]
+    images = [draw(layout) for layout in layouts]
+    strokes = [fabric_json(layout) for layout in layouts]  # what the canvas sends with the picture
     inputs = [preprocess_canvas(im) for im in images]
 
     def timed(fn, n: int, warmup: int = 50) -> dict:
@@ -119,6 +124,8 @@ def inprocess(calls: int) -> dict:
         return stats(wall) | {"cpu_p50_ms": round(statistics.median(cpu), 2)}
 
     both = timed(lambda k: predictor.predict(preprocess_canvas(images[k % len(images)])), calls)
+    # The Draw page's whole answer: picture and pen path, both models, the calibrated rule.
+    answer = timed(lambda k: reader.read(images[k % len(images)], strokes[k % len(strokes)]), calls)
     pre = timed(lambda k: preprocess_canvas(images[k % len(images)]), calls)
     pred = timed(lambda k: predictor.predict(inputs[k % len(inputs)]), calls)
     batch = [np.asarray(x, np.float32).reshape(1, 28, 28, 1) for x in inputs]
@@ -126,7 +133,8 @@ def inprocess(calls: int) -> dict:
     members = [load_model(p) for p in member_paths()]
     keras_predict = timed(lambda k: np.mean([m.predict(batch[k % len(batch)], verbose=0) for m in members], axis=0),
                           50, warmup=5)
-    return {"preprocess_and_predict": both, "preprocess": pre, "predict": pred,
+    return {"preprocess_and_predict": both, "answer_with_strokes": answer, "reads_strokes": reader.reads_strokes,
+            "preprocess": pre, "predict": pred,
             "model_predict_baseline": keras_predict,
             "speedup_vs_model_predict_p50": round(keras_predict["p50_ms"] / pred["p50_ms"], 1)}
 

@@ -28,9 +28,9 @@ def _fail(message: str) -> int:
 
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="train.py", description=(
-        "Train the ensemble of digit CNNs, export it to ONNX (what the app serves), and write "
-        "its report and calibration to model/."))
-    p.add_argument("--members", type=int, default=2, help="CNNs in the ensemble (default 2, as shipped)")
+        "Train the digit CNN(s) on pictures and the trajectory model on pen paths, export them to "
+        "ONNX (what the app serves), and write their report and calibration to model/."))
+    p.add_argument("--members", type=int, default=1, help="bitmap CNNs in the ensemble (default 1, as shipped)")
     p.add_argument("--epochs", type=int, default=15, help="passes over the training data (default 15, as shipped)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the first member, the others take the next ones; the same seeds give "
@@ -207,20 +207,25 @@ def _evaluate(args) -> int:
         print(f"  answered 'not a digit' {summary['not_a_digit']:.2%}, 'not sure' {summary['not_sure']:.2%} "
               f"(rejected {summary['rejected']:.2%}); accuracy on the answered ones {summary['accuracy_answered']:.2%}; "
               f"named wrong {summary['wrong']:.2%}; contradictions {summary['contradictions']}")
-        keys = ("n", "accuracy", "per_label", "rejected", "accuracy_answered", "wrong", "contradictions")
+        if "bitmap_only" in summary:
+            b = summary["bitmap_only"]
+            print(f"  picture alone: accuracy {b['accuracy']:.2%}, rejected {b['rejected']:.2%}, named wrong "
+                  f"{b['wrong']:.2%}; pen path alone: accuracy {summary['trajectory_only_accuracy']:.2%}")
+        keys = ("n", "accuracy", "per_label", "rejected", "accuracy_answered", "wrong", "contradictions",
+                "path", "bitmap_only", "trajectory_only_accuracy")
     elif args.nondigits is not None:
         summary = evaluate_nondigits(reader, args.nondigits, args.variant)
         if summary["n"] == 0:
             return _fail(f"{args.nondigits} holds no samples")
         print(format_rejection(f"{_shown(args.nondigits)} replayed through the canvas ({args.variant} variant)", summary))
-        keys = ("n", "rejected", "per_kind", "contradictions")
+        keys = ("n", "rejected", "per_kind", "contradictions", "path", "bitmap_only")
     else:
         from digits.data import read_strokes
 
         summary = evaluate_generated(reader, read_strokes(DEV_DIGITS))
         print(format_rejection("Generated non-digits (seed 0, with UNIPEN dev digits)", summary))
-        keys = ("n", "rejected", "per_kind", "contradictions")
-    print(json.dumps({k: summary[k] for k in keys}))
+        keys = ("n", "rejected", "per_kind", "contradictions", "path", "bitmap_only")
+    print(json.dumps({k: summary[k] for k in keys if k in summary}))
     return 0
 
 

@@ -8,17 +8,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digits.render import draw
+from digits.strokes import fabric_json
 from tests.conftest import REPO, stroke
 
 APP = str(REPO / "app.py")
 
 
-def canvas_state(rgba: np.ndarray) -> dict:
-    """What the canvas component puts in session state after a drawing: Fabric JSON + a PNG data URL."""
+def canvas_state(rgba: np.ndarray, strokes: list | None = None) -> dict:
+    """What the canvas component puts in session state after a drawing: Fabric JSON (of
+    `strokes`, canvas pixels, when given) + a PNG data URL."""
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     assert ok
     url = "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
-    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+    return {"drawing": {"raw": fabric_json(strokes or []), "data": url}}
 
 
 def prediction_shown(at: AppTest) -> str | None:

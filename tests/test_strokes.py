@@ -65,3 +65,17 @@ def test_what_the_canvas_would_never_send_is_refused(json_data, message):
 def test_other_objects_are_ignored():
     raw = {"objects": [{"type": "rect", "left": 1}, {"type": "path", "path": [["M", 1, 2], ["L", 3, 4]]}]}
     assert [s.tolist() for s in strokes_from_fabric(raw)] == [[[1, 2], [3, 4]]]
+
+
+# --------------------------------------------------------------------------- the training data's faults
+
+
+def test_slashed_zeros_are_zeros_and_crossed_circles_have_both_bars(unipen_dev):
+    from digits.evaluation.doodles import crossed_circle, slashed_zero
+
+    zeros = [s for s in read_strokes(unipen_dev) if s.label == 0][:20]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        drawing = slashed_zero(rng, zeros)
+        assert any(len(drawing) - 1 == len(z.strokes) for z in zeros), "a real zero plus one slash"
+        assert len(crossed_circle(rng, None)) == 3, "a circle and two bars: never a single slash (Ø is a zero)"

@@ -84,7 +84,11 @@ def evaluate_strokes(reader: Reader, path: str | os.PathLike, variant: str = "ra
         summary["wrong"] = round(float((answered & (pred != y)).mean()), 4) if len(y) else None
         return summary
 
-    return both_paths(reader, measure, lambda: replay_sequences(path, variant))
+    result = both_paths(reader, measure, lambda: replay_sequences(path, variant))
+    if reader.reads_strokes:  # for the ablation: the pen-path model alone (forced choice)
+        alone = reader.strokes.probabilities(replay_sequences(path, variant))
+        result["trajectory_only_accuracy"] = round(float((forced_digit(alone) == y).mean()), 4)
+    return result
 
 
 def evaluate_nondigits(reader: Reader, path: str | os.PathLike, variant: str = "random") -> dict:

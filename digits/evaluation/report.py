@@ -74,6 +74,8 @@ def format_rejection(title: str, summary: dict) -> str:
         lines += ["", "  most often read as a digit: " + ", ".join(
             f"{w['char']} ({w['rejected']:.0%} rejected" + (f", else read as {w['read_as']})" if w["read_as"] is not None else ")")
             for w in summary["read_as_digit"])]
+    if "bitmap_only" in summary:
+        lines += ["", f"  picture alone (no pen path): rejected {summary['bitmap_only']['rejected']:.2%}"]
     return "\n".join(lines)
 
 

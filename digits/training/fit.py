@@ -190,7 +190,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, s
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def train(data: TrainData, members: int = 2, epochs: int = 15, seed: int = 0,
+def train(data: TrainData, members: int = 1, epochs: int = 15, seed: int = 0,
           out_dir: str | os.PathLike = MODEL_DIR, batch_size: int = 128, learning_rate: float = 2e-3,
           smoothing: float = 0.05, verbose: int | None = None, calibrate: bool = True) -> dict:
     """Train `members` CNNs from scratch (seeds seed, seed+1, ...), then `finish` the folder."""
@@ -201,6 +201,12 @@ def train(data: TrainData, members: int = 2, epochs: int = 15, seed: int = 0,
         run = train_member(data, members_dir / f"member-{k}.keras", epochs, k, batch_size,
                            learning_rate, smoothing, verbose)
         write_json_atomic(run, members_dir / f"member-{k}.json")
+    if calibrate:  # the full default split: the pen-path model trains on the same writers
+        from digits.training.trajectory import KERAS_NAME, train_stroke_model
+
+        print("Trajectory model (the pen's path)", flush=True)
+        write_json_atomic(train_stroke_model(out_dir, seed=seed, verbose=2 if verbose is None else verbose),
+                          members_dir / Path(KERAS_NAME).with_suffix(".json"))
     return finish(data, out_dir, calibrate)
 
 
@@ -243,12 +249,21 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
     from digits.training.network import load_model, member_paths
     from digits.evaluation.report import build_report, write_figures
 
+    from digits.training.trajectory import KERAS_NAME, ONNX_NAME, export_stroke_model
+
     out_dir = Path(out_dir)
     paths = member_paths(out_dir)
     runs = [json.loads(p.with_suffix(".json").read_text()) for p in paths]
     start = time.time()
     onnx_path = out_dir / "digits.onnx"
     export_onnx(paths, onnx_path)
+    strokes_keras = out_dir / "members" / KERAS_NAME
+    strokes_run = {}
+    if strokes_keras.is_file():  # the pen-path graph, from the same training run
+        export_stroke_model(strokes_keras, out_dir / ONNX_NAME)
+        strokes_run = json.loads(strokes_keras.with_suffix(".json").read_text())
+    elif (out_dir / ONNX_NAME).exists():
+        (out_dir / ONNX_NAME).unlink()  # a graph from another run must not be fused with these members
     probs = Predictor.load(onnx_path).probabilities(data.x_test)
     report = build_report(
         probs, data.y_test, history=runs[0]["history"],
@@ -256,7 +271,9 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
                   "batch_size": runs[0]["batch_size"], "learning_rate": runs[0]["learning_rate"],
                   "label_smoothing": runs[0]["label_smoothing"],
                   "member_seconds": [r["seconds"] for r in runs],
-                  "seconds": round(sum(r["seconds"] for r in runs), 1), "data": data.description,
+                  "seconds": round(sum(r["seconds"] for r in runs) + strokes_run.get("seconds", 0), 1),
+                  "strokes_model": {k: v for k, v in strokes_run.items() if k != "history"},
+                  "data": data.description,
                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}},
         model=load_model(paths[0]),
     )
