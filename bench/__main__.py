@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def inprocess(calls: int) -> dict:
-    """preprocess_canvas + Predictor.predict on rendered pen digits, as the app calls them."""
+    """preprocess_canvas + the served graph (Predictor.predict) on rendered pen digits: the work of the
+    app's Reader.read for a drawing without strokes, less the calibration's few array operations."""
     import numpy as np
 
     from digits.model import Predictor
@@ -100,7 +101,7 @@ def inprocess(calls: int) -> dict:
 
     from .samples import VARIANT
 
-    predictor = Predictor.load()  # ONNX Runtime, one thread, as webapp.widgets loads it
+    predictor = Predictor.load()  # ONNX Runtime, one thread, as the app's Reader.load loads it
     gc.freeze()
     images = [render_sample(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]
     inputs = [preprocess_canvas(im) for im in images]
