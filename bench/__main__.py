@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def inprocess(calls: int) -> dict:
-    """preprocess_canvas + Predictor.predict on rendered pen digits, and the whole answer the
-    Draw page gets (Reader.read with the canvas' strokes)."""
+    """preprocess_canvas + the served graph (Predictor.predict) on rendered pen digits, and the
+    whole answer the Draw page gets (Reader.read with the canvas' strokes: both graphs, the rule)."""
     import numpy as np
 
     from digits.answer import Reader
@@ -102,7 +102,7 @@ def inprocess(calls: int) -> dict:
 
     from .samples import VARIANT
 
-    reader = Reader.load()  # ONNX Runtime, one thread, as webapp.widgets loads it
+    reader = Reader.load()  # ONNX Runtime, one thread, as the app loads it (webapp.widgets.get_reader)
     predictor = reader.predictor
     gc.freeze()
     layouts = [replay_layout(s.strokes, i, VARIANT) for i, s in enumerate(dev_samples(8))]

@@ -1,7 +1,7 @@
 """The served model: load the exported graph safely and predict (digits.training.network builds
 and trains the Keras members it comes from).
 
-Serving notes (measured, see README "Performance"): every prediction goes through
+Serving notes (measured, see docs/performance.md): every prediction goes through
 digits/inference.py, ONNX Runtime over the graph train.py exports from the Keras members.
 TensorFlow is imported only to train and to check the served answers against Keras (tests): in
 the web server it would cost ~5 s of start-up and ~550 MB, and with Keras imported Streamlit
@@ -53,7 +53,7 @@ class Prediction:
 
 # Test-time augmentation: each input is also read turned by +8° and -8° (one of the changes the
 # training augmentation makes), and the three readings are averaged. Measured with one member
-# (README "Why it reads real drawings"): MNIST test 99.50 -> 99.66 %, UNIPEN dev random 98.90 ->
+# (docs/reading-real-drawings.md): MNIST test 99.50 -> 99.66 %, UNIPEN dev random 98.90 ->
 # 99.07 %, easy 99.03 -> 99.13 %. Adding the scales 0.9 and 1.1 (five views) was no better on
 # the dev digits and took the two-member ensemble over the 5 ms budget per drawing (5.3 ms p50).
 TTA_VIEWS = ((0.0, 1.0), (8.0, 1.0), (-8.0, 1.0))  # (degrees, scale)

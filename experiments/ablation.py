@@ -8,7 +8,7 @@ Rows:
 - the same MLP with MNIST-style preprocessing (crop, fit 20 px, centre of mass);
 - each CNN given with --cnn (a Keras file, e.g. the MNIST-only model or one ensemble member, or
   an exported .onnx graph, e.g. the shipped ensemble), with preprocessing.
-Writes experiments/ablation.json and prints a Markdown table for the README.
+Writes experiments/ablation.json and prints a Markdown table for docs/reading-real-drawings.md.
 """
 
 from __future__ import annotations

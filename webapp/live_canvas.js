@@ -18,7 +18,7 @@
 // each time `data` changes.
 
 const FIRST_MS = 50; // pen-down -> first live snapshot (some ink to read)
-const INTERVAL_MS = 200; // at most one live snapshot per interval (server CPU: README "Performance")
+const INTERVAL_MS = 200; // at most one live snapshot per interval (server CPU: docs/performance.md)
 const ACK_TIMEOUT_MS = 2000; // a value whose run never finished: stop waiting for its echo
 const FIND_TIMEOUT_MS = 10000; // the canvas must be found by then, else status "missing"
 

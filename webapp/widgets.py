@@ -150,8 +150,8 @@ def show_answer_block(answer: Answer, live: bool = False) -> None:
     share = percent(answer.confidence) if answer.named else ""
     dim = ";opacity:0.75" if live else ""
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
-    # column block drawn with the answer delays it in the browser (pen-up -> answer, README
-    # "Performance"). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
+    # column block drawn with the answer delays it in the browser (pen-up -> answer,
+    # docs/performance.md). The preview is the 28x28 PNG itself (~300 bytes), scaled up by the browser.
     live_attr = "data-live='1' " if live else ""
     extra = ("<br><span style='font-size:0.9rem'>reading as you draw…</span>" if live else "")
     preview = "" if live else (

@@ -1,4 +1,4 @@
-"""A deterministic set of drawings that are not digits, to measure the "not sure" answer.
+"""A deterministic set of drawings that are not digits, to measure the "not a digit" answer.
 
 Kinds: capital and small letters, random scribbles, circles with a cross, smileys, other shapes
 (stars, triangles, #, arrows, spirals, hearts), UNIPEN digits crossed out, two UNIPEN digits side

@@ -8,7 +8,8 @@ Nothing else: no IP, no session id, no name. The challenge's leaderboard
 
 label_kind:
 - "confirmed": the visitor picked, among ten equal buttons, the digit the model had named;
-- "corrected": the visitor picked another digit, or the model had named none ("not sure");
+- "corrected": the visitor picked another digit, or the model had named none ("not sure",
+  "not a digit");
 - "unverified": rows from before the visitor was asked "which digit?": a single prominent
   "Yes, it's a 6" stored the model's guess, and a careless tap confirmed misreadings.
   Kept and exported, but not trained on nor counted as "model right".

@@ -10,7 +10,7 @@ from webapp.widgets import feedback_widget, show_explanation
 @st.fragment
 def draw_and_read() -> None:
     """The canvas and its answer. A fragment: a drawing reruns and redraws only this part, not
-    the menu and the title around it (pen-up -> answer, see README "Performance")."""
+    the menu and the title around it (pen-up -> answer, see docs/performance.md)."""
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.caption("Draw one digit, 0–9, with the mouse or a finger.")

@@ -37,7 +37,7 @@ html, body { overscroll-behavior: none; }
 @st.fragment
 def draw_and_read(size: int) -> None:
     """Canvas and answer. A fragment: a drawing reruns only this, not the page's style sheet and
-    the idle watch (the Draw page does the same, see README "Performance")."""
+    the idle watch (the Draw page does the same, see docs/performance.md)."""
     state = st.session_state
     # A wrapping row: side by side on a wide screen, the answer under the canvas in portrait.
     with st.container(key="kiosk", horizontal=True, gap="large"):
