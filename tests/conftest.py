@@ -24,11 +24,11 @@ def predictor():
 
 
 @pytest.fixture(scope="session")
-def reader(predictor):
-    """The answer the app gives: the committed model and its calibration (digits.answer.Reader)."""
-    from digits.answer import Reader, load_for_model
+def reader():
+    """The answer the app gives: the committed models and their calibration (digits.answer.Reader)."""
+    from digits.answer import Reader
 
-    return Reader(predictor, load_for_model(predictor.path))
+    return Reader.load()
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ from digits.training.split import nondigit_split, validation_writers
 
 REPLAYS = 3
 CAL_REJECT = 0.0075
-BIASES = np.round(np.arange(-3.0, 3.01, 0.1), 2)  # added to the "not a digit" logit
+BIASES = np.round(np.arange(-6.0, 3.01, 0.1), 2)  # added to the "not a digit" logit
 WEIGHTS = np.round(np.arange(0.0, 2.01, 0.1), 2)  # the trajectory model's weight when fused
 THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.025), 3)  # the shown probability a named digit needs
 N_PER_KIND = 100

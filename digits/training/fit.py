@@ -88,14 +88,15 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
         va = [s for s in samples if s.writer in held]
         xs_tr, ys_tr = render_training_strokes(tr, copies, seed)
         xs_va, ys_va = render_training_strokes(va, 2, seed + 1)
+        # Slashed zeros (Ø) are zeros: the training writers' zeros with a slash, for each split.
         xz_tr, xz_va = slashed_zeros(tr, generated_per_kind, seed), slashed_zeros(va, 100, seed + 1)
-        xs_tr, ys_tr = np.concatenate([xs_tr, xz_tr]), np.concatenate([ys_tr, np.zeros(len(xz_tr), np.int64)])
-        xs_va, ys_va = np.concatenate([xs_va, xz_va]), np.concatenate([ys_va, np.zeros(len(xz_va), np.int64)])
-        x_train, y_train = np.concatenate([x_train, xs_tr]), np.concatenate([y_train, ys_tr])
-        x_val, y_val = np.concatenate([x_val, xs_va]), np.concatenate([y_val, ys_va])
+        x_train = np.concatenate([x_train, xs_tr, xz_tr])
+        y_train = np.concatenate([y_train, ys_tr, np.zeros(len(xz_tr), np.int64)])
+        x_val = np.concatenate([x_val, xs_va, xz_va])
+        y_val = np.concatenate([y_val, ys_va, np.zeros(len(xz_va), np.int64)])
         desc.update(strokes_file=_shown(strokes_path),
                     strokes_train=len(xs_tr), strokes_val=len(xs_va), stroke_copies=copies,
-                    strokes_val_writers=len(held))
+                    strokes_val_writers=len(held), slashed_zeros_train=len(xz_tr), slashed_zeros_val=len(xz_va))
 
         if nondigits_path is not None and Path(nondigits_path).is_file():
             nd_tr, nd_va = nondigit_split(read_strokes(nondigits_path)[:limit])
