@@ -268,7 +268,7 @@ class Reader:
         """(N, 28, 28) inputs (and their (N, 64, 5) stroke sequences, or None) -> (N, 11)
         calibrated probabilities (what charts show)."""
         raw = self.predictor.probabilities(images28)
-        if sequences is None or self.strokes is None:
+        if sequences is None or self.strokes is None or len(raw) == 0:
             return self.calibration.calibrate(raw)
         cal = self.calibration.strokes
         return cal.calibrate(fuse(raw, self.strokes.probabilities(sequences), cal.stroke_weight))

@@ -79,9 +79,10 @@ def test_dev_nondigits_per_kind_and_character(unipen_nondigit_dev):
     run = evaluate("--nondigits", str(unipen_nondigit_dev))
     assert run.returncode == 0, run.stderr
     result = last_json(run.stdout)
-    assert result["n"] == 2250 and set(result) == {"n", "rejected", "per_kind"}
+    assert result["n"] == 2250 and set(result) == {"n", "rejected", "per_kind", "contradictions", "path", "bitmap_only"}
     assert set(result["per_kind"]) == {"uppercase", "lowercase", "symbol"}
-    assert result["rejected"] >= 0.85, run.stdout
+    assert result["path"] == "strokes" and result["contradictions"] == 0 == result["bitmap_only"]["contradictions"]
+    assert result["rejected"] >= 0.90 and result["bitmap_only"]["rejected"] >= 0.85, run.stdout
     assert "per character" in run.stdout and "most often read as a digit" in run.stdout
 
 

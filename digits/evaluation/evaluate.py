@@ -20,7 +20,7 @@ from digits.data import Sample, iter_strokes, load_mnist
 from digits.answer import DIGIT, NOT_DIGIT, UNSURE, Reader, contradictions
 from digits.preprocess import preprocess_canvas
 from digits.render import render_sample, replay_layout
-from digits.strokes import as_sent, sequence
+from digits.strokes import FEATURES, SEQ_LEN, as_sent, sequence
 from digits.evaluation.report import accuracy_summary, forced_digit
 
 
@@ -41,8 +41,8 @@ def replay(path: str | os.PathLike, variant: str = "random",
 
 def replay_sequences(path: str | os.PathLike, variant: str = "random") -> np.ndarray:
     """Every sample's pen path under the same replay, as the canvas would send it: (N, 64, 5)."""
-    return np.stack([sequence(as_sent(replay_layout(s.strokes, i, variant)))
-                     for i, s in enumerate(iter_strokes(path))]).astype(np.float32)
+    seqs = [sequence(as_sent(replay_layout(s.strokes, i, variant))) for i, s in enumerate(iter_strokes(path))]
+    return np.asarray(seqs, np.float32).reshape(-1, SEQ_LEN, FEATURES)
 
 
 def replay_inputs(path: str | os.PathLike, variant: str = "random",
