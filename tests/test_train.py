@@ -10,7 +10,7 @@ import pytest
 
 from digits.model import Predictor
 from digits.training.network import load_model
-from digits.training.fit import save_atomic
+from digits.training.network import save_atomic
 from tests.conftest import REPO
 
 

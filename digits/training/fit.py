@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from digits.data import NOT_A_DIGIT, REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, Mnist, Sample, read_strokes
 from digits.model import MODEL_DIR, NUM_CLASSES
-from digits.training.network import build_model
+from digits.training.network import build_model, save_atomic
 from digits.preprocess import preprocess_canvas
 from digits.render import S_MAX, S_MIN, draw, random_layout
 from digits.training.split import SPLIT_SEED, hold_out_writers, nondigit_split
@@ -303,19 +302,6 @@ def real_drawing_figures(onnx_path: Path) -> dict:
     out["dev_nondigits_random"] = {k: nd[k] for k in ("n", "rejected", "not_a_digit", "not_sure", "per_kind", "per_char")}
     out["generated_nondigits"] = evaluate_generated(reader, read_strokes(DEV_PATH))
     return out
-
-
-def save_atomic(model, path: Path) -> None:
-    """Write next to the target, then rename: an interrupted run never leaves a broken model."""
-    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def write_json_atomic(obj: dict, path: Path) -> None:

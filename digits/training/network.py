@@ -5,6 +5,7 @@ report, tests). The server never imports this module: it serves the exported gra
 from __future__ import annotations
 
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -63,3 +64,16 @@ def load_model(path: str | os.PathLike):
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged file
         raise ModelError(f"Cannot load {path}: {exc}. {TRAIN_HINT}") from exc
+
+
+def save_atomic(model, path: Path) -> None:
+    """Write next to the target, then rename: an interrupted run never leaves a broken model."""
+    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -130,6 +130,8 @@ def train_stroke_model(out_dir: str | os.PathLike, epochs: int = 12, seed: int =
     """Train, save out_dir/members/strokes.keras, export out_dir/strokes.onnx; the run's record."""
     import keras
 
+    from digits.training.network import save_atomic
+
     start = time.time()
     data = stroke_data(seed)
     x, y = data["train"]
@@ -144,8 +146,6 @@ def train_stroke_model(out_dir: str | os.PathLike, epochs: int = 12, seed: int =
                         validation_data=(x_val, onehot(y_val)))
     members = Path(out_dir) / "members"
     members.mkdir(parents=True, exist_ok=True)
-    from digits.training.fit import save_atomic
-
     save_atomic(model, members / KERAS_NAME)
     export_stroke_model(members / KERAS_NAME, Path(out_dir) / ONNX_NAME)
     return {"epochs": epochs, "seed": seed, "train": len(y), "held": len(y_val),
