@@ -338,7 +338,7 @@ def _noop() -> None:
 
 
 def show_unreadable() -> None:
-    st.warning(UNREADABLE, icon="⚠️")
+    st.warning(UNREADABLE, icon=":material/warning:")
 
 
 def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str) -> Answer | None:
