@@ -82,6 +82,7 @@ def test_kiosk_page_draws_answers_and_clears_itself_when_idle():
     at.run()
     assert not at.exception
     assert at.session_state["kiosk_generation"] == 1, "a new canvas key"
+    assert "_live_kiosk_canvas_0" not in at.session_state, "nothing of the last visitor's drawing is kept"
     assert prediction_shown(at) is None
     assert any("Draw a digit" in i.value for i in at.info)
 

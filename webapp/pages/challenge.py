@@ -16,7 +16,7 @@ from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.preprocess import preprocess_canvas
 from digits.answer import Reader
 from digits.text import article, with_article
-from webapp.live_canvas import live_canvas, show_answer
+from webapp.live_canvas import forget, live_canvas, show_answer
 from webapp.widgets import get_reader, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
@@ -99,6 +99,7 @@ def play_round(game: Game, reader: Reader) -> None:
             # The Draw page's answer (picture and pen path): a letter scores nothing.
             answer = reader.read(reading.image, reading.json_data, image28)
             game.judge(answer.digit if answer.named else None, time.time())
+            forget(f"challenge_canvas_{number}")  # this round's pictures are not needed again
             st.rerun()
 
 

@@ -17,7 +17,7 @@ import time
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from webapp.live_canvas import live_canvas, show_answer
+from webapp.live_canvas import forget, live_canvas, show_answer
 from webapp.widgets import canvas_size, idle_seconds, is_idle, live_reading
 
 # Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
@@ -58,11 +58,15 @@ def draw_and_read(size: int, live: bool) -> None:
     with st.container(key="kiosk", horizontal=True, gap="large"):
         left, answer = st.container(key="kiosk_left", width=size + 4), st.container(key="kiosk_answer", width="stretch")
         # The canvas and its big Clear in the left box, the answer in the other.
-        with left, live_canvas(f"kiosk_canvas_{state.kiosk_generation}", size, live=live,
+        with left, live_canvas(canvas_key(state.kiosk_generation), size, live=live,
                                controls="clear") as reading, answer:
             image28 = preprocess_canvas(reading.image)
             note_activity(image28)
             show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", ":material/edit:")
+
+
+def canvas_key(generation: int) -> str:
+    return f"kiosk_canvas_{generation}"
 
 
 def note_activity(image28) -> None:
@@ -77,6 +81,7 @@ def idle_watch(idle_s: float) -> None:
     """Nobody drew for idle_s seconds: hand the next visitor a blank canvas."""
     state = st.session_state
     if state.get("kiosk_signature") and is_idle(state.kiosk_activity, time.time(), idle_s):
+        forget(canvas_key(state.kiosk_generation))  # a kiosk session lives all day: keep nothing per visitor
         state.kiosk_generation += 1
         state.kiosk_signature = None
         state.kiosk_activity = time.time()
