@@ -105,9 +105,10 @@ def confusion_chart(cm: list[list[int]]) -> tuple[pd.DataFrame, dict]:
     spec = {"height": 320, "encoding": {
         "x": {"field": "read as", "type": "ordinal", "axis": {**axis, "orient": "top"}},
         "y": {"field": "drawn", "type": "ordinal", "axis": axis}}, "layer": [
-        {"mark": "rect", "encoding": {"color": {"field": "drawings", "type": "quantitative", "legend": None,
-                                                "scale": {"type": "symlog", "scheme": "blues"}},
-                                      "tooltip": [{"field": "drawn"}, {"field": "read as"}, {"field": "drawings"}]}},
+        # empty cells stay white; the diagonal (read right) blue, any other read red
+        {"mark": "rect", "transform": [{"filter": "datum.drawings > 0"}],
+         "encoding": {"color": {"condition": {"test": "datum.right", "value": "#08519c"}, "value": "#f4b6b0"},
+                      "tooltip": [{"field": "drawn"}, {"field": "read as"}, {"field": "drawings"}]}},
         {"mark": {"type": "text", "fontSize": 11}, "transform": [{"filter": "datum.drawings > 0"}],
          "encoding": {"text": {"field": "drawings"},
                       "color": {"condition": {"test": "datum.right", "value": "white"}, "value": "#c0392b"}}},
@@ -120,10 +121,12 @@ def learning_curve(history: dict) -> tuple[pd.DataFrame, dict]:
     df = pd.DataFrame({"epoch": list(epochs) * 2,
                        "accuracy": list(history["val_accuracy"]) + list(history["accuracy"]),
                        "measured on": ["validation (held out)"] * len(epochs) + ["training (augmented)"] * len(epochs)})
-    spec = {"height": 220, "mark": {"type": "line", "point": True}, "encoding": {
+    spec = {"height": 260, "mark": {"type": "line", "point": True}, "encoding": {
         "x": {"field": "epoch", "type": "ordinal", "axis": {"labelAngle": 0}},
-        "y": {"field": "accuracy", "type": "quantitative", "scale": {"zero": False}, "axis": {"format": ".1%"}},
-        "color": {"field": "measured on", "type": "nominal", "legend": {"orient": "bottom", "title": None}},
+        "y": {"field": "accuracy", "type": "quantitative", "scale": {"zero": False},
+              "axis": {"format": ".0%", "title": "right of 11 answers"}},
+        "color": {"field": "measured on", "type": "nominal", "legend": {"orient": "bottom", "title": None},
+                  "scale": {"domain": ["validation (held out)", "training (augmented)"], "range": ["#e4572e", "#9aa5b1"]}},
         "tooltip": [{"field": "epoch"}, {"field": "measured on"}, {"field": "accuracy", "format": ".2%"}]}}
     return df, spec
 
@@ -185,7 +188,8 @@ if real:
     if cm is not None:
         st.markdown("**What each digit was read as** (dev confusion matrix)")
         st.vega_lite_chart(*confusion_chart(cm), width="stretch")
-        st.caption("Rows: the digit drawn; columns: the best of the ten digits; red: read as another digit.")
+        st.caption("Rows: the digit drawn; columns: the best of the ten digits (blue: read right, red: read as "
+                   "another digit); empty: never.")
 
     if reader is not None:
         items = letters_and_symbols(sha)
