@@ -282,7 +282,7 @@ def idle_seconds(query_params: Mapping[str, str], environ: Mapping[str, str] = o
 def live_reading(query_params: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the kiosk's guess follows the pen: on unless ?live=0 (one device) or, without it
     in the URL, DIGITS_KIOSK_LIVE=0 (every kiosk), e.g. for more people per server process
-    (README "Performance"). The operator's setting: the page has no switch a visitor could
+    (docs/performance.md). The operator's setting: the page has no switch a visitor could
     leave off for the next one."""
     for raw in (query_params.get("live"), environ.get("DIGITS_KIOSK_LIVE")):
         value = (raw or "").strip().lower()

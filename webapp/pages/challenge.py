@@ -90,10 +90,11 @@ def play_round(game: Game, reader: Reader) -> None:
     st.markdown(CHECK_CSS, unsafe_allow_html=True)
     left, right = st.columns([1, 1], gap="large")
     # A new key each round: a blank canvas. The guess follows the pen as on the Draw page.
-    with left, live_canvas(f"challenge_canvas_{number}", live=True) as reading:
+    # Check under the guess: on a phone the columns stack, and the guess then sits right under
+    # the canvas, in sight while drawing, with Check after it.
+    with left, live_canvas(f"challenge_canvas_{number}", live=True) as reading, right:
         image28 = preprocess_canvas(reading.image)
-        with right:
-            show_answer(reading, image28, "The model's guess shows here while you draw.", ":material/edit:")
+        show_answer(reading, image28, "The model's guess shows here while you draw.", ":material/edit:")
         if st.button("Check", type="primary", icon=":material/check:", key="challenge_check",
                      disabled=image28 is None, width="stretch"):
             # The Draw page's answer (picture and pen path): a letter scores nothing.
