@@ -11,9 +11,10 @@ from bench.soak import churn_rss
 
 pytestmark = pytest.mark.browser
 
-SESSIONS, WARMUP = 20, 5
-# 200 sessions may grow the server by 50 MB (bench/soak.py); a tenth of them by far less.
-BOUND_MB = 20
+SESSIONS, WARMUP = 12, 4  # ~1.5 min on 2 busy cores (3.6 min with 20 sessions beside a soak run)
+# 200 sessions may grow the server by 50 MB (bench/soak.py); these few by far less: a leak of a
+# canvas picture or two per visitor (~1-2 MB) would show.
+BOUND_MB = 15
 
 
 def test_sessions_that_come_and_go_leave_the_server_flat(browser: Browser) -> None:
