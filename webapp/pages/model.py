@@ -157,8 +157,11 @@ except (OSError, ValueError):
     st.stop()
 
 training = report["training"]
-st.caption(f"An ensemble of {training.get('members', 1)} CNNs, {report['params']:,} parameters each, "
-           f"trained on MNIST and real pen strokes; digits 0–9 and “not a digit”.")
+members = training.get("members", 1)
+cnn = "one CNN" if members == 1 else f"an ensemble of {members} CNNs"
+pen = ", with a second model reading the pen's path" if training.get("strokes_model") else ""
+st.caption(f"{cnn[0].upper() + cnn[1:]} ({report['params']:,} parameters{'' if members == 1 else ' each'}){pen}, "
+           "trained on MNIST and real pen strokes; digits 0–9 and “not a digit”.")
 
 real = report.get("real_drawings")
 reader = get_reader()
@@ -214,16 +217,18 @@ for name, caption in (("confusion", "Confusion matrix on the MNIST test set"),
 
 history = report.get("history")
 if history and history.get("val_accuracy"):
-    st.subheader("Learning curve (first member)")
+    st.subheader("Learning curve" + ("" if members == 1 else " (first member)"))
     st.vega_lite_chart(*learning_curve(history), width="stretch")
     data = training.get("data", {})
     st.caption(
-        f"Accuracy per epoch of one member on its own (one view, the raw eleven outputs). Validation: "
+        f"Accuracy per epoch of the picture CNN{'' if members == 1 else ' (one member)'} on its own (one view, "
+        "the raw eleven outputs). Validation: "
         f"{data.get('mnist_val', 0):,} MNIST training images held out, {data.get('strokes_val', 0):,} renders of "
         f"pen digits by {data.get('strokes_val_writers', 0)} held-out writers, {data.get('nondigits_val', 0):,} "
         f"letters and symbols and {data.get('generated_val', 0):,} doodles (“not a digit”). That is why it ends near "
-        f"{history['val_accuracy'][-1]:.1%} while the shipped ensemble reads {report['test_accuracy']:.2%} of MNIST's "
-        "test digits: the pen drawings and the eleventh answer are harder than scanned digits, and the ensemble, "
-        "its test-time views and its calibration are not in this curve. Training accuracy is on augmented images.")
+        f"{history['val_accuracy'][-1]:.1%} while the shipped model reads {report['test_accuracy']:.2%} of MNIST's "
+        "test digits: the pen drawings and the eleventh answer are harder than scanned digits, and the test-time "
+        "views, the calibration" + (", the other members" if members > 1 else "") + (" and the pen-path model" if pen else "")
+        + " are not in this curve. Training accuracy is on augmented images.")
 with st.expander("Layers (each member)"):
     st.code(report["layers"], language=None)
