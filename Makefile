@@ -8,7 +8,7 @@ CHROMIUM := $(shell command -v chromium || command -v chromium-browser || comman
 HAPROXY := $(shell command -v haproxy || command -v /usr/sbin/haproxy)
 POSTGRES := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run run-dev event test test-fast bench bench-event soak train evaluate mnist chromium haproxy postgresql clean
+.PHONY: run run-dev event test test-fast bench bench-event soak soak-sessions train evaluate mnist chromium haproxy postgresql clean
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
@@ -41,6 +41,11 @@ bench-event: $(VENV)/.dev-deps haproxy
 
 soak: $(VENV)/.dev-deps chromium
 	$(PY) -m bench.soak
+
+# 200 visitors in turn, each a new browser session drawing one digit: server RSS growth once they
+# are gone (writes bench/soak-sessions.json).
+soak-sessions: $(VENV)/.dev-deps chromium
+	$(PY) -m bench.soak --sessions 200
 
 train: $(VENV)/.train-deps mnist
 	$(PY) train.py

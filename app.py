@@ -5,7 +5,7 @@ import streamlit as st
 
 from webapp.widgets import kiosk_mode
 
-st.set_page_config(page_title="Draw a digit", page_icon="✏️", layout="wide")
+st.set_page_config(page_title="Draw a digit", page_icon=":material/edit:", layout="wide")
 
 if kiosk_mode(st.query_params):  # DIGITS_KIOSK=1 or ?kiosk=1: one page, no menus
     page = st.navigation([st.Page("webapp/pages/kiosk.py", title="Draw", icon=":material/edit:", default=True)],

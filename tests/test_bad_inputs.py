@@ -197,7 +197,7 @@ def test_predict_cli_reports_each_bad_file_and_reads_the_rest(images, tmp_path, 
 def test_app_upload(images):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.switch_page("webapp/pages/upload.py").run()
-    assert at.title[0].value == "📷 Read an image" and not at.exception
+    assert at.title[0].value == ":material/upload: Read an image" and not at.exception
     for case, _ in images:
         at.file_uploader(key="upload").set_value((case.name, case.data, "application/octet-stream")).run()
         assert not at.exception, case.name

@@ -13,7 +13,7 @@ from digits.preprocess import preprocess_canvas
 from digits.render import draw
 from digits.text import article, with_article
 from tests.digit_strokes import strokes_for
-from tests.test_app import APP, canvas_state
+from tests.test_app import APP, canvas_state, prediction_shown
 
 # --------------------------------------------------------------------------- rules
 
@@ -96,15 +96,24 @@ def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
         drawn = asked if number % 2 else (asked + 5) % 10
         at.session_state[f"challenge_canvas_{number}"] = canvas_state(draw(strokes_for(drawn)))
         at.run()
+        read = reading(predictor, drawn)
+        assert prediction_shown(at) == str(read), "the model's reading shows before Check, as on Draw"
+        assert f"_live_challenge_canvas_{number}" in at.session_state
         at.button(key="challenge_check").click().run()
         assert not at.exception
-        read = reading(predictor, drawn)
+        assert f"_live_challenge_canvas_{number}" not in at.session_state, "a finished round's pictures are dropped"
         expected += read == asked
         if number < ROUNDS:
             verdicts = at.success if read == asked else at.error
             assert f"the model read {with_article(read)}." in verdicts[0].value
     assert game.done and game.score == expected
-    assert any(f"## {expected} / {ROUNDS} in " in md.value for md in at.markdown)
+    assert any(f"## {expected} / {ROUNDS} in {game.seconds:.1f} s" in md.value for md in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table["right"]) == [r.right for r in game.played], "ticks, not emoji"
+    # each round's time, shown to 0.1 s, adds up to the game's (within the rounding of ten values)
+    assert sum(float(t.removesuffix(" s")) for t in table["time"]) == pytest.approx(game.seconds, abs=0.05 * ROUNDS)
+    board = at.dataframe[1].value
+    assert list(board["score"]) == [f"{expected} / {ROUNDS}"] and list(board["time"]) == [f"{game.seconds:.1f} s"]
     [row] = leaderboard(path=store)
     assert (row["name"], row["score"]) == ("Ada b", expected)
     at.run()  # a rerun of the result page does not save the game twice

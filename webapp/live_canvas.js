@@ -35,7 +35,12 @@ const SEL = {
   reset: 'button[aria-label="Reset canvas & history"], button[data-digits-label="Reset canvas & history"]',
   send: 'button[aria-label="Update the app with this drawing"], button[data-digits-label="Update the app with this drawing"]',
 };
-const CANVAS_CSS = ".dc-toolbar{display:none !important}";
+// The toolbar hidden; the canvas never wider than its column (a phone): scaled by CSS to the
+// column's width, its bitmap keeps its size (Fabric maps the pointer through the scale).
+const CANVAS_CSS = ".dc-toolbar{display:none !important}" +
+  ".dc-root,.dc-scroll{max-width:100%}" +
+  ".dc-container,.canvas-container{max-width:100% !important;height:auto !important;aspect-ratio:var(--dc-aspect,1)}" +
+  ".dc-container canvas{width:100% !important;height:100% !important}";
 
 const now = () => performance.now();
 
@@ -187,6 +192,7 @@ function attach(s) {
     style.textContent = CANVAS_CSS;
     found.root.appendChild(style);
   }
+  found.root.host.style.setProperty("--dc-aspect", `${found.lower.width} / ${found.lower.height}`);
   const up = () => penUp(s);
   const move = () => { if (s.down) { s.dirty = true; maybeSendLive(s); } };
   const down = (e) => penDown(s, e);

@@ -307,7 +307,7 @@ class live_canvas:  # noqa: N801 (used as a function: `with live_canvas(...) as 
                            width=self.width, height=self.height, drawing_mode="freedraw",
                            return_image_data=True, key=self.key)
         self.slot = st.container()
-        memory = st.session_state.setdefault(f"_live_{self.key}", {})
+        memory = st.session_state.setdefault(_memory_key(self.key), {})
         raw = None
         if self.supported:
             raw = (st.session_state.get(self.companion_key) or {}).get("value")
@@ -337,8 +337,19 @@ def _noop() -> None:
     pass
 
 
+def _memory_key(key: str) -> str:
+    return f"_live_{key}"
+
+
+def forget(key: str) -> None:
+    """Drop what this session remembers of a canvas that will not come back (a finished
+    challenge round, a kiosk canvas replaced by a blank one): its last pictures, up to a few MB,
+    would otherwise stay for the session's whole life. Streamlit drops the widgets' own state."""
+    st.session_state.pop(_memory_key(key), None)
+
+
 def show_unreadable() -> None:
-    st.warning(UNREADABLE, icon="⚠️")
+    st.warning(UNREADABLE, icon=":material/warning:")
 
 
 def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str) -> Answer | None:

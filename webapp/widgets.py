@@ -44,7 +44,7 @@ def get_reader() -> Reader | None:
     try:
         return _load_reader(model_path())
     except ModelError as exc:
-        st.error(f"**The model could not be loaded.** {exc}", icon="🚫")
+        st.error(f"**The model could not be loaded.** {exc}", icon=":material/block:")
         return None
 
 
@@ -216,11 +216,11 @@ def feedback_widget(answer: Answer, strokes: dict | None) -> None:
     with st.container(key="feedback", border=True):
         done = state.get("feedback_done")  # (drawing, label, row id)
         if done and done[0] == drawing:
-            st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**.", icon="🙏")
+            st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**.", icon=":material/volunteer_activism:")
             st.button("Undo", key=f"feedback_undo_{drawing}", on_click=_undo_feedback, args=(done[2],))
             return
         if state.get("feedback_error"):
-            st.warning(state.pop("feedback_error"), icon="⚠️")
+            st.warning(state.pop("feedback_error"), icon=":material/warning:")
         key = f"feedback_pick_{drawing}_{state.get('feedback_round', 0)}"  # a fresh widget after Undo
         st.pills("Which digit did you draw?", options=list(range(10)), key=key, on_change=_save_feedback,
                  args=(key, drawing, answer.digit, answer.digit if sure else None, image28, strokes))
@@ -257,7 +257,9 @@ def _undo_feedback(row: int) -> None:
 
 DEFAULT_IDLE_S = 60.0
 MIN_IDLE_S = 3.0  # shorter would wipe a drawing while the visitor still reads the answer
-PHONE_CANVAS = 320  # fits a 360 px wide phone in portrait with the kiosk's small margins
+# Canvas bitmaps; shown never wider than the screen (live_canvas.js scales them down by CSS), so
+# a phone's canvas takes its whole width: 420 covers phones up to 436 px wide at full size.
+PHONE_CANVAS = 420
 LARGE_CANVAS = 560  # tablets (portrait 600-1024 px wide) and kiosk screens
 
 
@@ -277,16 +279,31 @@ def idle_seconds(query_params: Mapping[str, str], environ: Mapping[str, str] = o
     return DEFAULT_IDLE_S
 
 
+def live_reading(query_params: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the kiosk's guess follows the pen: on unless ?live=0 (one device) or, without it
+    in the URL, DIGITS_KIOSK_LIVE=0 (every kiosk), e.g. for more people per server process
+    (docs/performance.md). The operator's setting: the page has no switch a visitor could
+    leave off for the next one."""
+    for raw in (query_params.get("live"), environ.get("DIGITS_KIOSK_LIVE")):
+        value = (raw or "").strip().lower()
+        if _truthy(value) or value in _FALSY:
+            return _truthy(value)
+    return True
+
+
 def canvas_size(user_agent: str) -> int:
     """Phones (the "Mobi" token mobile browsers send; iPads send it too, or a desktop UA) get a
-    canvas that fits their width, tablets and screens a big one. Streamlit cannot see the
-    viewport, only the request."""
+    canvas bitmap the width of a large phone (shown at the screen's width), tablets and screens
+    a big one. Streamlit cannot see the viewport, only the request."""
     ua = user_agent or ""
     return PHONE_CANVAS if "Mobi" in ua and "iPad" not in ua else LARGE_CANVAS
 
 
 def is_idle(last_activity: float, now: float, idle_s: float) -> bool:
     return now - last_activity >= idle_s
+
+
+_FALSY = ("0", "false", "no", "off")
 
 
 def _truthy(value: str | None) -> bool:

@@ -295,7 +295,7 @@ def real_drawing_figures(onnx_path: Path) -> dict:
     from digits.answer import Reader
 
     reader = Reader.load(onnx_path)
-    keep = ("n", "accuracy", "per_label", "rejected", "not_a_digit", "not_sure", "accuracy_answered", "wrong")
+    keep = ("n", "accuracy", "per_label", "confusion", "rejected", "not_a_digit", "not_sure", "accuracy_answered", "wrong")
     out = {f"dev_digits_{v}": {k: r[k] for k in keep}
            for v in ("random", "easy") for r in [evaluate_strokes(reader, DEV_PATH, v)]}
     nd = evaluate_nondigits(reader, NONDIGIT_DEV_PATH, "random")

@@ -13,11 +13,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench.browser import _PROBE, CANVAS, PREDICTION, STEP_PX, Server, draw, wait_answer, wait_ready
+from bench.browser import _PROBE, CANVAS, PREDICTION, STEP_PX, Server, clear, draw, wait_answer, wait_cleared, wait_ready
+from digits.data import read_strokes
+from digits.render import replay_layout
 from digits.text import with_article
 from tests.browser.conftest import ARTIFACTS
+from tests.conftest import UNIPEN_NONDIGIT_DEV
 from tests.digit_strokes import DIGITS
-from webapp.widgets import LARGE_CANVAS, PHONE_CANVAS
+from webapp.widgets import LARGE_CANVAS
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +74,23 @@ def touch_draw(page: Page, strokes, scale: float) -> None:
     cdp.detach()
 
 
+def real_letter(char: str = "W") -> list[list[tuple[float, float]]]:
+    """The first pen-drawn `char` of UNIPEN dev's letters, big and centred on a 280 px canvas."""
+    sample = next(s for s in read_strokes(UNIPEN_NONDIGIT_DEV) if s.char == char)
+    return [[(float(x), float(y)) for x, y in stroke] for stroke in replay_layout(sample.strokes, 0, "easy")]
+
+
+def assert_on_first_screen(page: Page) -> None:
+    """The answer and the whole chart ("not a digit" label included: the chart's lower edge)
+    are inside the viewport, without scrolling."""
+    height = page.viewport_size["height"]
+    assert page.evaluate("window.scrollY") == 0
+    for name, locator in (("answer", page.locator(PREDICTION)), ("chart", page.get_by_test_id("stVegaLiteChart"))):
+        box = locator.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, \
+            f"the {name} ends at {box['y'] + box['height']:.0f} px, below the first screen ({height} px)"
+
+
 def assert_kiosk_chrome_hidden(page: Page) -> None:
     expect(page.get_by_test_id("stSidebar")).to_have_count(0)
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
@@ -79,26 +99,40 @@ def assert_kiosk_chrome_hidden(page: Page) -> None:
     expect(page.get_by_test_id("stToolbar")).to_be_hidden()
 
 
-@pytest.mark.parametrize("device_page, digit, size, name", [
-    (PHONE, 1, PHONE_CANVAS, "phone"),
-    (TABLET, 7, LARGE_CANVAS, "tablet"),
+@pytest.mark.parametrize("device_page, digit, name", [
+    (PHONE, 1, "phone"),
+    (TABLET, 7, "tablet"),
 ], indirect=["device_page"], ids=["phone", "tablet"])
-def test_kiosk_in_portrait_with_touch(device_page: Page, digit: int, size: int, name: str) -> None:
+def test_kiosk_in_portrait_with_touch(device_page: Page, digit: int, name: str) -> None:
     page = device_page
     assert_kiosk_chrome_hidden(page)
     expect(page.get_by_text(HINT)).to_be_visible()
+    expect(page.get_by_role("switch")).to_have_count(0)  # nothing a visitor could leave off for the next
     viewport = page.viewport_size
     box = page.locator(CANVAS).bounding_box()
-    assert box["width"] == pytest.approx(size, abs=1), "the canvas sized for the device"
+    if name == "phone":  # the screen's width, less the kiosk's small margins
+        assert box["width"] >= 0.9 * viewport["width"], f"a {box['width']:.0f} px canvas on a {viewport['width']} px phone"
+    else:
+        assert box["width"] == pytest.approx(LARGE_CANVAS, abs=1), "a tablet gets the big canvas"
     assert 0 <= box["x"] and box["x"] + box["width"] <= viewport["width"], "the canvas fits the screen"
 
-    touch_draw(page, DIGITS[digit], scale=size / 280)
+    touch_draw(page, DIGITS[digit], scale=box["width"] / 280)
     assert wait_answer(page).value == str(digit)
     answer = page.locator(PREDICTION).bounding_box()
     assert answer["y"] >= box["y"] + box["height"], "in portrait the answer sits under the canvas"
     expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"kiosk-{name}.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / f"kiosk-{name}.png")
+    if name == "phone":
+        assert_on_first_screen(page)
+        # A refused letter adds a line of text ("That doesn't look like a digit…"): still all there.
+        clear(page)
+        wait_cleared(page)
+        touch_draw(page, real_letter(), scale=box["width"] / 280)
+        assert wait_answer(page).value == "✗"
+        expect(page.get_by_text("That doesn't look like a digit.")).to_be_visible()
+        assert_on_first_screen(page)
+        page.screenshot(path=ARTIFACTS / "kiosk-phone-letter.png")
 
     # Nobody draws for IDLE_S seconds: the next visitor gets a blank canvas and the hint.
     expect(page.locator(PREDICTION)).to_have_count(0, timeout=(IDLE_S + 10) * 1000)
@@ -114,10 +148,16 @@ def test_one_challenge_round(page: Page) -> None:
     expect(heading).to_be_visible()
     asked = int(heading.inner_text()[-1])
     wait_ready(page)
+    clock = page.get_by_role("timer")
+    expect(clock).to_have_text(re.compile(r"^time \d+ s$"))
+    shown = clock.inner_text()
+    expect(clock).not_to_have_text(shown, timeout=5000)  # it runs while nobody touches anything
     before = page.locator(CANVAS).bounding_box()
     draw(page, DIGITS[asked])
+    assert wait_answer(page).value == str(asked), "the model's reading shows before Check, as on Draw"
     check = page.get_by_role("button", name="Check")
     expect(check).to_be_enabled()  # the run after the pen-up (one stroke: the whole digit)
+    expect(check).to_have_attribute("data-testid", "stBaseButton-primary")
     check.click()
     expect(page.get_by_text("Round 2 of 10")).to_be_visible()
     verdict = page.get_by_text(re.compile(rf"^Round 1: you were asked for {with_article(asked)}, the model read an? \d\.$"))

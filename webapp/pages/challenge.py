@@ -1,5 +1,9 @@
 """Challenge page: "Draw a 7", ten rounds judged by the model, score and time, and today's
-leaderboard. The rules and the scores are in digits.features.challenge (no Streamlit there)."""
+leaderboard. The rules and the scores are in digits.features.challenge (no Streamlit there).
+
+As on the Draw page the guess follows the pen (webapp/live_canvas.py), so a player sees what the
+model reads before pressing Check. The clock ticks in the browser (a tiny Components-v2
+element): a running clock costs the server nothing between runs."""
 
 import secrets
 import time
@@ -12,11 +16,44 @@ from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.preprocess import preprocess_canvas
 from digits.answer import Reader
 from digits.text import article, with_article
-from webapp.live_canvas import live_canvas, show_unreadable
+from webapp.live_canvas import forget, live_canvas, show_answer
 from webapp.widgets import get_reader, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
-         "and the clock breaks ties.")
+         "and the clock breaks ties. The model's guess follows your pen; press Check when it is right.")
+
+# The elapsed game time, counted in the browser from the seconds the server last saw: each run
+# (a drawing, a Check) re-synchronises it. State lives on parentElement, and the previous
+# interval is cleared by hand: Streamlit calls this again on new data without the cleanup.
+_CLOCK_JS = """
+export default function ({ parentElement, data }) {
+  const el = parentElement.querySelector(".clock-time");
+  const s = parentElement.__clock || (parentElement.__clock = {});
+  clearInterval(s.timer);
+  const t0 = performance.now();
+  const show = () => {
+    const sec = Math.floor(data.elapsed + (data.running ? (performance.now() - t0) / 1000 : 0));
+    el.textContent = sec + " s";
+  };
+  show();
+  if (data.running) s.timer = setInterval(show, 250);
+  return () => clearInterval(s.timer);
+}
+"""
+_CLOCK_HTML = "<span class='clock' role='timer' aria-label='time'>time <b class='clock-time'>0 s</b></span>"
+_CLOCK_CSS = ".clock { font-family: var(--st-font, sans-serif); font-size: 1.1rem; font-variant-numeric: tabular-nums; }"
+# A big primary Check: it is the one button of a round (and a thumb's target on a phone).
+CHECK_CSS = "<style>.st-key-challenge_check button { min-height: 3.5rem; font-size: 1.25rem; }</style>"
+
+
+@st.cache_resource(show_spinner=False)
+def _clock():
+    return st.components.v2.component("digits_clock", html=_CLOCK_HTML, css=_CLOCK_CSS, js=_CLOCK_JS)
+
+
+def clock(elapsed: float, running: bool = True) -> None:
+    _clock()(key="challenge_clock", data={"elapsed": round(elapsed, 1), "running": running},
+             width="content", height="content")
 
 
 def start() -> None:
@@ -42,22 +79,28 @@ def play_round(game: Game, reader: Reader) -> None:
             verdict = st.success if last.right else st.error
             read = "could not read a digit" if last.answer is None else f"read {with_article(last.answer)}"
             verdict(f"Round {len(game.played)}: you were asked for {with_article(last.target)}, "
-                    f"the model {read}.", icon="✅" if last.right else "❌")
+                    f"the model {read}.", icon=":material/check_circle:" if last.right else ":material/cancel:")
         else:
-            st.info("Draw the digit asked for, then press Check.", icon="✏️")
+            st.info("Draw the digit asked for, then press Check.", icon=":material/edit:")
     number = len(game.played) + 1
-    st.caption(f"Round {number} of {game.rounds} · score {game.score}")
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.caption(f"Round {number} of {game.rounds} · score {game.score}")
+        clock(time.time() - game.started)
     st.markdown(f"## Draw {article(game.target)} **{game.target}**")
-    # A new key each round: a blank canvas. The final picture comes right at pen-up (no live
-    # guesses here: that would give the answer away).
-    with live_canvas(f"challenge_canvas_{number}", live=False) as reading:
+    st.markdown(CHECK_CSS, unsafe_allow_html=True)
+    left, right = st.columns([1, 1], gap="large")
+    # A new key each round: a blank canvas. The guess follows the pen as on the Draw page.
+    # Check under the guess: on a phone the columns stack, and the guess then sits right under
+    # the canvas, in sight while drawing, with Check after it.
+    with left, live_canvas(f"challenge_canvas_{number}", live=True) as reading, right:
         image28 = preprocess_canvas(reading.image)
-        if reading.error:
-            show_unreadable()
-        if st.button("Check", type="primary", key="challenge_check", disabled=image28 is None):
+        show_answer(reading, image28, "The model's guess shows here while you draw.", ":material/edit:")
+        if st.button("Check", type="primary", icon=":material/check:", key="challenge_check",
+                     disabled=image28 is None, width="stretch"):
             # The Draw page's answer (picture and pen path): a letter scores nothing.
             answer = reader.read(reading.image, reading.json_data, image28)
             game.judge(answer.digit if answer.named else None, time.time())
+            forget(f"challenge_canvas_{number}")  # this round's pictures are not needed again
             st.rerun()
 
 
@@ -69,14 +112,17 @@ def finish(game: Game) -> None:
                                                feedback.model_version(model_path()))
         except (OSError, feedback.StoreError) as exc:
             state.challenge_saved = -1
-            st.warning(f"Your score could not be saved ({exc}).", icon="⚠️")
+            st.warning(f"Your score could not be saved ({exc}).", icon=":material/warning:")
     st.markdown(f"## {game.score} / {game.rounds} in {game.seconds:.1f} s")
+    ends = [r.seconds for r in game.played]
+    # "right" as a checkbox column: a tick that needs no emoji font (Linux kiosks often lack one).
     st.dataframe(pd.DataFrame({
         "round": range(1, len(game.played) + 1),
         "asked": [r.target for r in game.played],
         "model read": ["–" if r.answer is None else r.answer for r in game.played],
-        "": ["✅" if r.right else "❌" for r in game.played],
-    }), hide_index=True)
+        "right": [r.right for r in game.played],
+        "time": [f"{b - a:.1f} s" for a, b in zip([0.0] + ends, ends)],  # each round's own
+    }), hide_index=True, column_config={"right": st.column_config.CheckboxColumn("right")})
     if st.button("Play again", type="primary", key="challenge_again"):
         state.challenge = None
         st.rerun()
@@ -95,13 +141,13 @@ def show_leaderboard(highlight: int | None = None) -> None:
         return
     st.dataframe(pd.DataFrame({
         "#": range(1, len(rows) + 1),
-        "name": [r["name"] + (" ← you" if r["id"] == highlight else "") for r in rows],
+        "name": [r["name"] + (" (you)" if r["id"] == highlight else "") for r in rows],
         "score": [f"{r['score']} / {r['rounds']}" for r in rows],
-        "seconds": [r["seconds"] for r in rows],
+        "time": [f"{r['seconds']:.1f} s" for r in rows],
     }), hide_index=True)
 
 
-st.title("🎯 Challenge")
+st.title(":material/emoji_events: Challenge")
 reader = get_reader()
 if reader is None:
     st.stop()  # get_reader already explained what to do

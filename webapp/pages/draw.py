@@ -18,11 +18,11 @@ def draw_and_read() -> None:
                          help="The guess follows the pen; the full answer comes when you lift it.")
         with live_canvas("canvas", live=live) as reading, right:
             image28 = preprocess_canvas(reading.image)
-            answer = show_answer(reading, image28, "Draw a digit on the black square: the answer follows the pen.", "👈")
+            answer = show_answer(reading, image28, "Draw a digit on the black square: the answer follows the pen.", ":material/arrow_back:")
             if answer is not None:
                 show_explanation(image28)
                 feedback_widget(answer, reading.json_data)
 
 
-st.title("✏️ Draw a digit")
+st.title(":material/edit: Draw a digit")
 draw_and_read()

@@ -7,21 +7,21 @@ import streamlit as st
 from digits.features import feedback
 from webapp.widgets import PRIVACY, accuracy_chart, drawings_chart
 
-st.title("🗳️ Feedback")
+st.title(":material/thumb_up: Feedback")
 st.caption(PRIVACY)
 if not feedback.enabled():
     st.info("Feedback collection is off on this server (DIGITS_FEEDBACK=0, or Streamlit "
-            "Community Cloud without a database URL: its disk does not survive a restart).", icon="🔒")
+            "Community Cloud without a database URL: its disk does not survive a restart).", icon=":material/lock:")
 try:
     counts = feedback.counts()
     days = feedback.accuracy_by_day()
 except (OSError, feedback.StoreError) as exc:
-    st.warning(f"The feedback database cannot be read right now ({exc}).", icon="⚠️")
+    st.warning(f"The feedback database cannot be read right now ({exc}).", icon=":material/warning:")
     st.stop()
 confirmed, corrected, unverified = (sum(counts[k]) for k in feedback.KINDS)
 if not confirmed + corrected + unverified:
     st.info("No labelled drawings yet: pick the digit you drew under an answer on the Draw page.",
-            icon="✏️")
+            icon=":material/edit:")
     st.stop()
 
 columns = st.columns(3)

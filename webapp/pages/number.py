@@ -36,10 +36,10 @@ def show_number(reading: NumberReading) -> None:
                 st.markdown(label)
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
-        st.warning(f"Not sure about {which}: rewrite {them} a little clearer.", icon="🤔")
+        st.warning(f"Not sure about {which}: rewrite {them} a little clearer.", icon=":material/help:")
 
 
-st.title("🔢 Write a number")
+st.title(":material/pin: Write a number")
 st.caption("Write a few digits side by side, left to right, with a little space between them. "
            "Esc clears, Ctrl+Z undoes.")
 height, width = NUMBER_CANVAS
@@ -53,7 +53,7 @@ with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE
     elif canvas.error:
         show_unreadable()
     elif reading is None or not reading.digits:
-        st.info("Write a number on the black strip: it is read when you lift the pen.", icon="👆")
+        st.info("Write a number on the black strip: it is read when you lift the pen.", icon=":material/touch_app:")
     else:
         show_number(reading)
         canvas.announce = f"The model reads {reading.text}."

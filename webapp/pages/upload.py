@@ -18,17 +18,17 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>|~$])", r"\\\1", text)
 
 
-st.title("📷 Read an image")
+st.title(":material/upload: Read an image")
 uploaded = st.file_uploader("A photo, scan or image of one digit", type=list(EXTENSIONS), key="upload")
 if uploaded is None:
     st.info(f"Upload a {FORMAT_NAMES} file showing one digit: dark on light paper, or light on dark.",
-            icon="📷")
+            icon=":material/photo_camera:")
     st.stop()
 try:
     gray = read_gray(uploaded.getvalue())
     image28 = image_to_input(gray)
 except ImageError as exc:
-    st.error(f"This file cannot be read: {plain(str(exc))}", icon="🚫")
+    st.error(f"This file cannot be read: {plain(str(exc))}", icon=":material/block:")
     st.stop()
 reader = get_reader()
 if reader is None:
