@@ -238,7 +238,20 @@ export default function (component) {
   const { parentElement, data, setStateValue } = component;
   let s = parentElement.__digitsLive;
   if (!s) { s = init(parentElement, data); parentElement.__digitsLive = s; }
+  // Streamlit may hand this element to another page's companion (same place in the tree: Draw
+  // -> Number): then its canvas is another one, and the old one is gone. Attach again, or the
+  // new canvas keeps its hover toolbar and our buttons would drive a canvas no longer shown.
+  const stale = s.data.canvas_key !== data.canvas_key || (s.canvas && !s.canvas.lower.isConnected);
   s.data = data;
+  if (stale) {
+    clearTimeout(s.retry);
+    s.unbind?.(); s.observer?.disconnect();
+    s.unbind = null; s.observer = null; s.canvas = null;
+    if (window.__digitsLiveActive === s) window.__digitsLiveActive = null;
+    s.el.dataset.liveStatus = "searching";
+    s.born = now();
+    attach(s);
+  }
   s.setStateValue = setStateValue;
   s.el.dataset.controls = data.controls;
   s.el.style.width = data.width + "px";
