@@ -8,7 +8,7 @@ CHROMIUM := $(shell command -v chromium || command -v chromium-browser || comman
 HAPROXY := $(shell command -v haproxy || command -v /usr/sbin/haproxy)
 POSTGRES := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run run-dev event test test-fast bench bench-event soak soak-sessions train evaluate mnist chromium haproxy postgresql clean
+.PHONY: run run-dev event test test-fast bench bench-event soak soak-sessions train evaluate adapt mnist chromium haproxy postgresql clean
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
@@ -57,6 +57,12 @@ evaluate: $(VENV)/.train-deps mnist
 	$(PY) -m digits evaluate --nondigits --variant random
 	$(PY) -m digits evaluate --nondigits --variant easy
 	$(PY) -m digits evaluate --generated
+
+# The visitor's memory (docs/adaptation.md): fit its rule for the shipped model, then measure it.
+adapt: $(VENV)/.train-deps
+	$(PY) -m digits fit-memory
+	$(PY) -m digits evaluate --strokes --adapt
+	$(PY) -m digits evaluate --nondigits --adapt
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)

@@ -126,6 +126,13 @@ def inprocess(calls: int) -> dict:
     both = timed(lambda k: predictor.predict(preprocess_canvas(images[k % len(images)])), calls)
     # The Draw page's whole answer: picture and pen path, both models, the calibrated rule.
     answer = timed(lambda k: reader.read(images[k % len(images)], strokes[k % len(strokes)]), calls)
+    # The same with a visitor's memory of 50 drawings (issue 21: it may add at most 0.5 ms).
+    memory = remembered(reader, 50)
+    answer_memory = timed(lambda k: reader.read(images[k % len(images)], strokes[k % len(strokes)], None, memory), calls)
+    # The memory's own part, apart from the graphs' noise: compare, blend, the rule again.
+    read = [reader.read(im, st, None, memory) for im, st in zip(images, strokes)]
+    recall = timed(lambda k: reader.recall(read[k % len(read)].probabilities, read[k % len(read)].embedding,
+                                           memory, True), calls)
     pre = timed(lambda k: preprocess_canvas(images[k % len(images)]), calls)
     pred = timed(lambda k: predictor.predict(inputs[k % len(inputs)]), calls)
     batch = [np.asarray(x, np.float32).reshape(1, 28, 28, 1) for x in inputs]
@@ -134,9 +141,26 @@ def inprocess(calls: int) -> dict:
     keras_predict = timed(lambda k: np.mean([m.predict(batch[k % len(batch)], verbose=0) for m in members], axis=0),
                           50, warmup=5)
     return {"preprocess_and_predict": both, "answer_with_strokes": answer, "reads_strokes": reader.reads_strokes,
+            "answer_with_memory_of_50": answer_memory, "memory_recall_of_50": recall,
+            "remembers": reader.remembers(True),
+            "memory_added_p50_ms": round(answer_memory["p50_ms"] - answer["p50_ms"], 2),
             "preprocess": pre, "predict": pred,
             "model_predict_baseline": keras_predict,
             "speedup_vs_model_predict_p50": round(keras_predict["p50_ms"] / pred["p50_ms"], 1)}
+
+
+def remembered(reader, n: int):
+    """A visitor's memory of `n` confirmed dev drawings (digits.features.memory), as the Draw
+    page fills it: the embeddings Reader.read gives, with their labels."""
+    from digits.features.memory import Memory
+    from digits.render import draw, replay_layout
+    from digits.strokes import fabric_json
+
+    memory = Memory()
+    for i, s in enumerate(dev_samples(n)):
+        layout = replay_layout(s.strokes, 1000 + i, "random")
+        memory.remember(reader.read(draw(layout), fabric_json(layout), None, memory).embedding, s.label)
+    return memory
 
 
 # --------------------------------------------------------------------------- 2-5. browser

@@ -9,6 +9,10 @@ and "not a digit").
 3. otherwise "not sure" between the two best digits.
 So the page never names a digit that a taller bar, or its own percentage, contradicts.
 
+A visitor's memory (digits.features.memory: the drawings they confirmed or corrected during the
+visit), when a page passes one, changes the calibrated probabilities before the rule; the Answer
+then says which remembered digit changed it (`learnt`).
+
 Two paths, one rule. With the canvas' pen strokes (Draw, kiosk, Challenge, `evaluate
 --strokes`), the bitmap model's and the trajectory model's probabilities are fused (a weighted sum
 of log-probabilities); without them (an uploaded image, `predict`, a Number page part, a CSV row)
@@ -28,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.data import NOT_A_DIGIT
+from digits.features.memory import Embedding, Memory, MemoryRules, blend, load_rules
 from digits.inference import StrokeNetwork, file_sha256, softmax
 from digits.model import MODEL_DIR, MODEL_PATH, Predictor
 from digits.preprocess import INK_LEVEL, canvas_to_gray, preprocess_canvas
@@ -199,6 +204,8 @@ class Answer:
     calibrated: bool = True  # False: no calibration.json for this model (raw probabilities)
     path: str = "bitmap"  # "strokes": the pen's path was read too (fused with the picture)
     strokes_refused: bool = False  # the browser sent strokes we could not use: the picture alone
+    learnt: int | None = None  # the visitor's memory changed the answer: the remembered digit that did
+    embedding: Embedding | None = None  # read with a memory: what to remember if the visitor labels it
 
     @property
     def named(self) -> bool:
@@ -243,12 +250,15 @@ class Reader:
     with a calibration made for it, the trajectory graph; rule = their calibration."""
 
     def __init__(self, predictor: Predictor, calibration: Calibration | None,
-                 strokes: StrokeNetwork | None = None) -> None:
+                 strokes: StrokeNetwork | None = None, memory_rules: MemoryRules | None = None) -> None:
         self.predictor = predictor
         self.calibration = calibration or UNCALIBRATED
         self.is_calibrated = calibration is not None
         # The fused path only with its own calibration: never fuse with an unfitted weight.
         self.strokes = strokes if self.calibration.strokes is not None else None
+        # A visitor's memory only with rules fitted for these graphs, and a graph with features.
+        ok = memory_rules is not None and predictor.has_features and calibration is not None
+        self.memory_rules = memory_rules if ok else None
 
     @classmethod
     def load(cls, path: str | os.PathLike = MODEL_PATH) -> "Reader":
@@ -258,7 +268,7 @@ class Reader:
         strokes = None
         if calibration is not None and calibration.strokes is not None:
             strokes = StrokeNetwork.load(strokes_path)
-        return cls(predictor, calibration, strokes)
+        return cls(predictor, calibration, strokes, load_rules(path, strokes_path if strokes else None))
 
     @property
     def reads_strokes(self) -> bool:
@@ -273,6 +283,37 @@ class Reader:
         cal = self.calibration.strokes
         return cal.calibrate(fuse(raw, self.strokes.probabilities(sequences), cal.stroke_weight))
 
+    def remembers(self, fused: bool = False) -> bool:
+        """A visitor's memory can change this path's answers (its rule is fitted for these graphs)."""
+        return self.memory_rules is not None and self.memory_rules.for_path(fused and self.reads_strokes) is not None
+
+    def probabilities_and_embeddings(self, images28: np.ndarray, sequences: np.ndarray | None = None,
+                                     ) -> tuple[np.ndarray, list[Embedding]]:
+        """Like `probabilities`, with each drawing's embedding from the same runs of the graphs
+        (needs a graph with a "features" output: `remembers`)."""
+        raw, feats = self.predictor.probabilities_and_features(images28)
+        if sequences is None or self.strokes is None:
+            return self.calibration.calibrate(raw), [Embedding.of(f) for f in feats]
+        st, sfeats = self.strokes.probabilities_and_features(sequences)
+        cal = self.calibration.strokes
+        return (cal.calibrate(fuse(raw, st, cal.stroke_weight)),
+                [Embedding.of(f, g) for f, g in zip(feats, sfeats)])
+
+    def recall(self, probabilities: np.ndarray, embedding: Embedding, memory: Memory | None,
+               fused: bool = False) -> tuple[np.ndarray, int | None]:
+        """One drawing's calibrated (11,) probabilities read with a visitor's memory: the
+        blended probabilities, and the remembered digit that changed the answer (else None)."""
+        rule = self.memory_rules.for_path(fused) if self.memory_rules is not None else None
+        if rule is None or memory is None or not len(memory):
+            return probabilities, None
+        evidence = memory.evidence(embedding, rule)
+        blended = blend(probabilities, evidence, rule.strength)
+        before, after = (self.verdicts(q[None], fused)[0] for q in (probabilities, blended))
+        if before == after and np.argmax(probabilities[:10]) == np.argmax(blended[:10]):
+            return blended, None
+        best = int(np.argmax(blended[:10]))
+        return blended, best if after == DIGIT and evidence[best] > 0 else int(np.argmax(evidence))
+
     def threshold(self, fused: bool) -> float:
         return (self.calibration.strokes if fused and self.strokes is not None else self.calibration).threshold
 
@@ -281,19 +322,26 @@ class Reader:
         return verdicts(probabilities, self.threshold(fused))
 
     def read_image(self, image28: np.ndarray, sequence: np.ndarray | None = None,
-                   strokes_refused: bool = False) -> Answer:
+                   strokes_refused: bool = False, memory: Memory | None = None) -> Answer:
         """A prepared 28x28 input (an uploaded image, a Number page part, a CSV row), with the
-        pen's path as a model input when there is one."""
+        pen's path as a model input when there is one, and the visitor's memory when the page
+        keeps one (then the Answer carries the drawing's embedding, to remember it)."""
         fused = sequence is not None and self.strokes is not None
-        p = self.probabilities(image28, sequence[None] if fused else None)[0]
+        seqs = sequence[None] if fused else None
+        learnt = embedding = None
+        if memory is not None and self.memory_rules is not None:
+            p, [embedding] = self.probabilities_and_embeddings(np.asarray(image28)[None], seqs)
+            p, learnt = self.recall(p[0], embedding, memory, fused)
+        else:
+            p = self.probabilities(image28, seqs)[0]
         return Answer(str(self.verdicts(p[None], fused)[0]), p, np.asarray(image28, np.float32),
-                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused)
+                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused, learnt, embedding)
 
     def read(self, canvas: np.ndarray | None, json_data: object = None,
-             image28: np.ndarray | None = None) -> Answer | None:
+             image28: np.ndarray | None = None, memory: Memory | None = None) -> Answer | None:
         """A canvas picture (H, W, 3|4) and its strokes (the canvas' json_data, if any) -> its
-        answer; None when there is no ink to read. Strokes that cannot be used (malformed,
-        absurdly many, none) leave the picture to be read alone."""
+        answer (read with the visitor's memory, if given); None when there is no ink to read.
+        Strokes that cannot be used (malformed, absurdly many, none) leave the picture alone."""
         if image28 is None:  # (a page that already prepared the picture passes it)
             image28 = preprocess_canvas(canvas) if canvas is not None else None
         if image28 is None:
@@ -306,7 +354,7 @@ class Reader:
                 refused = seq is None and bool(strokes)
             except BadStrokes:
                 refused = True
-        return self.read_image(image28, seq, refused)
+        return self.read_image(image28, seq, refused, memory)
 
 
 def strokes_match(strokes: list[np.ndarray], canvas: np.ndarray) -> bool:

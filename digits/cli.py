@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--variant", choices=("random", "easy"), default="random",
                     help="replay: random size and place (default), or big and centred")
     ev.add_argument("--model", type=Path, default=MODEL_PATH)
+    ev.add_argument("--adapt", action="store_true",
+                    help="with --strokes: each writer's drawings in a seeded random order, read with the "
+                         "visitor's memory of the ones they corrected (every wrong answer) or confirmed "
+                         "(30 %% of the right ones); with --nondigits: letters and symbols read with their "
+                         "writer's digits (from --digits) remembered")
+    ev.add_argument("--digits", type=Path, default=DEV_DIGITS, metavar="PATH",
+                    help="--nondigits --adapt: the writers' digits to remember (default data/unipen-dev.jsonl.gz)")
 
     pr = sub.add_parser("predict", help="read the digit in image files (PNG, JPEG, BMP, TIFF, WebP, GIF)")
     pr.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
@@ -158,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
 
     calibrate.add_arguments(sub.add_parser(
         "calibrate", help='fit the "not sure" rule, print its figures, write model/calibration.json'))
+    from digits.evaluation import adapt
+
+    adapt.add_arguments(sub.add_parser(
+        "fit-memory", help="fit how a visitor's memory changes the answers, write model/memory.json"))
     number.add_arguments(sub.add_parser(
         "evaluate-numbers", help="accuracy reading numbers of 2-6 UNIPEN dev digits on the wide canvas"))
 
@@ -171,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return _predict_csv(args)
         if args.command == "calibrate":
             return calibrate.run(args)
+        if args.command == "fit-memory":
+            return adapt.run(args)
         if args.command == "evaluate-numbers":
             return number.run(args)
         if args.command == "feedback":
@@ -194,6 +207,8 @@ def _evaluate(args) -> int:
     reader = Reader.load(args.model)
     if not reader.is_calibrated and not args.mnist:
         return _fail(f"no calibration.json made for {args.model}: run `python -m digits calibrate`")
+    if args.adapt:
+        return _evaluate_adapt(args, reader)
     if args.mnist:
         summary = evaluate_mnist(reader)
         print(format_summary("MNIST test set (forced choice among 0-9)", summary))
@@ -226,6 +241,39 @@ def _evaluate(args) -> int:
         print(format_rejection("Generated non-digits (seed 0, with UNIPEN dev digits)", summary))
         keys = ("n", "rejected", "per_kind", "contradictions", "path", "bitmap_only")
     print(json.dumps({k: summary[k] for k in keys if k in summary}))
+    return 0
+
+
+def _evaluate_adapt(args, reader) -> int:
+    """`evaluate --strokes/--nondigits PATH --adapt` (digits.evaluation.adapt)."""
+    from digits.evaluation.adapt import CONFIRM, FIRST, evaluate_adapt, evaluate_nondigits_adapt
+
+    if not reader.remembers(False):
+        return _fail(f"no memory.json fitted for {args.model}: run `python -m digits fit-memory`")
+    if args.strokes is not None:
+        s = evaluate_adapt(reader, args.strokes)
+        print(f"{_shown(args.strokes)}: {s['n']} drawings, each writer's in a random order; the visitor corrects "
+              f"every wrong answer and confirms {CONFIRM:.0%} of the right ones")
+        for name, r in [("", s)] + ([("picture alone: ", s["bitmap_only"])] if "bitmap_only" in s else []):
+            a = r["adapted"]
+            print(f"  {name}accuracy {r['accuracy']:.2%} -> {a['accuracy']:.2%} with the memory "
+                  f"(named right {r['right']:.2%} -> {a['right']:.2%}); after each writer's first {FIRST}: "
+                  f"{r['after_10_without']:.2%} -> {a['after_10']:.2%}; right -> wrong {a['right_to_wrong']} "
+                  f"({a['right_to_wrong'] / r['n']:.2%}), wrong -> right {a['wrong_to_right']}")
+        print("  worst 5 writers (accuracy without -> with the memory): " + ", ".join(
+            f"{w['writer']} ({w['n']}) {w['before']:.1%} -> {w['after']:.1%}" for w in s["worst_writers"]))
+        a = s["adapted"]
+        print(json.dumps({"n": s["n"], "accuracy": s["accuracy"], "adapted": {
+            "accuracy": a["accuracy"], "after_10": a["after_10"], "right_to_wrong": a["right_to_wrong"]}}))
+        return 0
+    if args.nondigits is None:
+        return _fail("--adapt goes with --strokes or --nondigits")
+    s = evaluate_nondigits_adapt(reader, args.nondigits, args.digits)
+    print(f"{_shown(args.nondigits)}: {s['n']} letters and symbols, {s['with_digits_remembered']} by writers "
+          f"with digits in {_shown(args.digits)}, read with all those digits remembered")
+    for name, r in [("", s)] + ([("picture alone: ", s["bitmap_only"])] if "bitmap_only" in s else []):
+        print(f"  {name}refused {r['rejected']:.2%} without the memory, {r['adapted']['rejected']:.2%} with it")
+    print(json.dumps({"n": s["n"], "rejected": s["rejected"], "adapted": s["adapted"]}))
     return 0
 
 

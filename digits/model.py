@@ -95,15 +95,36 @@ class Predictor:
         except Exception as exc:  # ONNX Runtime raises its own types for a damaged graph
             raise ModelError(f"Cannot load {path}: {exc}. {TRAIN_HINT}") from exc
 
+    @property
+    def has_features(self) -> bool:
+        """The graph also outputs the pooled features a visitor's memory compares drawings on."""
+        return self.network.has_features
+
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """(28, 28) or (N, 28, 28) float in [0, 1] -> (N, 11) probabilities."""
+        return self._run(images, batch_size, False)[0]
+
+    def probabilities_and_features(self, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) -> ((N, 11) probabilities, (N, D) pooled features), both averaged over
+        the TTA views, from the same runs of the graph (needs `has_features`)."""
+        return self._run(images, batch_size, True)
+
+    def _run(self, images: np.ndarray, batch_size: int, features: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x = np.asarray(images, np.float32).reshape(-1, 28, 28)
-        out = []
+        probs, feats = [], []
         for i in range(0, len(x), batch_size):
             views = tta_views(x[i: i + batch_size])  # one run of the graph for all views
             v, n = views.shape[:2]
-            out.append(self.network.probabilities(views.reshape(v * n, 28, 28, 1)).reshape(v, n, -1).mean(axis=0))
-        return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), np.float32)
+            flat = views.reshape(v * n, 28, 28, 1)
+            if features:
+                p, f = self.network.probabilities_and_features(flat)
+                feats.append(f.reshape(v, n, -1).mean(axis=0))
+            else:
+                p = self.network.probabilities(flat)
+            probs.append(p.reshape(v, n, -1).mean(axis=0))
+        if not probs:
+            return np.zeros((0, NUM_CLASSES), np.float32), np.zeros((0, 0), np.float32) if features else None
+        return np.concatenate(probs), np.concatenate(feats) if features else None
 
     def predict(self, image: np.ndarray) -> Prediction:
         """One (28, 28) input -> the best digit and the 11 probabilities."""

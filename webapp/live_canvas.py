@@ -52,7 +52,7 @@ from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import with_article
 
-from .widgets import get_reader, show_answer_block, show_prediction
+from .widgets import get_reader, show_answer_block, show_prediction, visitor_memory
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, i
     elif not reading.final:
         show_answer_block(reader.read_image(image28), live=True)
     else:  # the final picture comes with the canvas' strokes: the pen's path is read too
-        answer = reader.read(reading.image, reading.json_data, image28)
+        answer = reader.read(reading.image, reading.json_data, image28, visitor_memory())
         show_prediction(answer)
         reading.announce = (f"The model reads {with_article(answer.digit)}." if answer.named
                             else "The model does not name a digit.")

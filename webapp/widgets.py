@@ -19,6 +19,7 @@ import streamlit as st
 from digits.features import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
 from digits.answer import NOT_DIGIT, UNSURE, Answer, Reader
+from digits.features.memory import Memory
 from digits.model import MODEL_PATH, ModelError
 from digits.text import article, percent, with_article
 
@@ -48,7 +49,33 @@ def get_reader() -> Reader | None:
         return None
 
 
-# --------------------------------------------------------------------------- the canvas
+# --------------------------------------------------------------------------- the visitor's memory
+
+
+def visitor_memory() -> Memory:
+    """This visitor's confirmed and corrected drawings (digits.features.memory): in their
+    session only, shared by the Draw, kiosk and Number pages."""
+    return st.session_state.setdefault("visitor_memory", Memory())
+
+
+def show_learnt(answer: Answer) -> None:
+    """One short line when the visitor's memory changed the answer."""
+    if answer.learnt is None:
+        return
+    like = f"like the {answer.learnt} you showed me"
+    said = f"Read as {with_article(answer.digit)}, {like}." if answer.named and answer.digit == answer.learnt \
+        else f"Not read as before: it looks {like}."
+    st.markdown(f"<p data-testid='learnt' data-digit='{answer.learnt}'>{said}</p>",
+                unsafe_allow_html=True)  # only our own digits are interpolated
+
+
+def forget_button() -> None:
+    """"Forget my handwriting", once something is remembered."""
+    memory = visitor_memory()
+    if len(memory):
+        st.button("Forget my handwriting", key="forget_memory", on_click=memory.forget,
+                  help=f"This visit remembers {len(memory)} of your drawings, to read the next ones your way. "
+                       "Nothing of it is kept after the visit.")
 
 
 # --------------------------------------------------------------------------- the answer
@@ -173,6 +200,7 @@ def show_prediction(answer: Answer) -> bool:
     a digit"; or "?" and "Not sure: 4 or 9?"), then the chart of the same probabilities and the
     model's-eye preview. True when it named a digit."""
     show_answer_block(answer)
+    show_learnt(answer)
     if not answer.named:
         st.markdown(answer.message())
     if answer.strokes_refused:
@@ -206,43 +234,58 @@ PRIVACY = ("Only the 28×28 drawing, your strokes, the model's guess and the rig
 def feedback_widget(answer: Answer, strokes: dict | None) -> None:
     """Under an answer: "Which digit did you draw?" with ten equal buttons, none preselected, so
     a careless tap cannot confirm a misreading with one prominent "Yes"; one label per drawing,
-    stored at once, with Undo. Whether it confirms or corrects the model (the page named
+    with Undo. The label always goes to the visitor's memory (this visit only); with feedback
+    on it is also stored at once. Whether it confirms or corrects the model (the page named
     answer.digit, or none) is decided by digits.features.feedback.label_kind."""
-    if not feedback.enabled():
-        return
+    storing = feedback.enabled()
+    if not storing and answer.embedding is None:
+        return  # nothing to store and nothing to remember
     image28, sure = answer.image28, answer.named
     drawing = hashlib.sha1(np.asarray(image28, np.float32).tobytes()).hexdigest()[:16]
     state = st.session_state
     with st.container(key="feedback", border=True):
-        done = state.get("feedback_done")  # (drawing, label, row id)
+        done = state.get("feedback_done")  # (drawing, label, row id or None, remembered)
         if done and done[0] == drawing:
-            st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**.", icon=":material/volunteer_activism:")
-            st.button("Undo", key=f"feedback_undo_{drawing}", on_click=_undo_feedback, args=(done[2],))
+            st.success(f"Thank you! Saved as {article(done[1])} **{done[1]}**." if done[2] is not None
+                       else f"Thank you! I'll remember your **{done[1]}** during this visit.",
+                       icon=":material/volunteer_activism:")
+            st.button("Undo", key=f"feedback_undo_{drawing}", on_click=_undo_feedback, args=done[2:])
             return
         if state.get("feedback_error"):
             st.warning(state.pop("feedback_error"), icon=":material/warning:")
         key = f"feedback_pick_{drawing}_{state.get('feedback_round', 0)}"  # a fresh widget after Undo
         st.pills("Which digit did you draw?", options=list(range(10)), key=key, on_change=_save_feedback,
-                 args=(key, drawing, answer.digit, answer.digit if sure else None, image28, strokes))
-        st.caption(f"Your answer helps train the next model. {PRIVACY}")
+                 args=(key, drawing, answer.digit, answer.digit if sure else None, image28, strokes,
+                       answer.embedding, storing))
+        st.caption(f"Your answer helps train the next model. {PRIVACY}" if storing else
+                   "Your answer teaches the app your handwriting for this visit only; nothing is stored.")
 
 
 def _save_feedback(key: str, drawing: str, predicted: int, named: int | None, image28: np.ndarray,
-                   strokes: dict | None) -> None:
+                   strokes: dict | None, embedding=None, storing: bool = True) -> None:
     label = st.session_state.get(key)
     if label is None:
+        return
+    remembered = embedding is not None
+    if remembered:  # whether or not it is stored: the next drawing like it is read this way
+        visitor_memory().remember(embedding, int(label))
+    if not storing:
+        st.session_state.feedback_done = (drawing, int(label), None, remembered)
         return
     try:
         row = feedback.record(image28, predicted, label, named, feedback.model_version(model_path()), strokes)
     except (OSError, feedback.StoreError) as exc:  # a full disk, a stuck lock or a lost server must not break the page
         st.session_state.feedback_error = f"Sorry, your answer could not be saved ({exc})."
         return
-    st.session_state.feedback_done = (drawing, int(label), row)
+    st.session_state.feedback_done = (drawing, int(label), row, remembered)
 
 
-def _undo_feedback(row: int) -> None:
+def _undo_feedback(row: int | None, remembered: bool) -> None:
+    if remembered:
+        visitor_memory().forget_last()
     try:
-        feedback.forget(row)
+        if row is not None:
+            feedback.forget(row)
     except (OSError, feedback.StoreError) as exc:
         st.session_state.feedback_error = f"Sorry, your answer could not be taken back ({exc})."
     st.session_state.feedback_done = None

@@ -21,6 +21,7 @@ import numpy as np
 
 from digits.data import Sample, read_strokes
 from digits.answer import Answer, Reader
+from digits.features.memory import Memory
 from digits.model import MODEL_PATH
 from digits.preprocess import canvas_to_gray, center_digit
 from digits.render import MARGIN, STROKE_WIDTH, draw, place_strokes
@@ -50,15 +51,16 @@ class NumberReading:
         return "".join(str(d.answer.digit) for d in self.digits)
 
 
-def read_number(rgba_or_gray: np.ndarray, reader: Reader) -> NumberReading:
-    """A canvas image (H, W, 4) or an ink-bright (H, W) image -> its digits, left to right."""
+def read_number(rgba_or_gray: np.ndarray, reader: Reader, memory: Memory | None = None) -> NumberReading:
+    """A canvas image (H, W, 4) or an ink-bright (H, W) image -> its digits, left to right
+    (each read with the visitor's memory, if given)."""
     img = np.asarray(rgba_or_gray)
     gray = canvas_to_gray(img) if img.ndim == 3 else img
     readings = []
     for part in split_digits(gray):
         image28 = center_digit(part.image)
         if image28 is not None:  # a part always has ink; this only guards the type
-            readings.append(DigitReading(part, image28, reader.read_image(image28)))
+            readings.append(DigitReading(part, image28, reader.read_image(image28, memory=memory)))
     return NumberReading(readings)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,16 +102,20 @@ def held_out_samples(model_path: Path) -> list[Sample]:
 def replays(samples: list[Sample], n: int = REPLAYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each sample replayed `n` times (the layout differs per replay): the 28x28 inputs as the app
     makes them, the pen paths as the canvas would send them, and the labels."""
-    xs, seqs, ys = [], [], []
+    rows = list(replay_rows(samples, n))
+    return (np.stack([x for _, _, x, _ in rows]), np.stack([q for _, _, _, q in rows]).astype(np.float32),
+            np.asarray([samples[i].label for _, i, _, _ in rows]))
+
+
+def replay_rows(samples: list[Sample], n: int = REPLAYS) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(replay, sample index, 28x28 input, pen path) for each drawing `replays` keeps (the
+    visitor simulation of digits.evaluation.adapt replays the same drawings)."""
     for r in range(n):
         for i, s in enumerate(samples):
             layout = replay_layout(s.strokes, 100_000 * (r + 1) + i, "random")
             x = preprocess_canvas(draw(layout))
             if x is not None:
-                xs.append(x)
-                seqs.append(sequence(as_sent(layout)))
-                ys.append(s.label)
-    return np.stack(xs), np.stack(seqs).astype(np.float32), np.asarray(ys)
+                yield r, i, x, sequence(as_sent(layout))
 
 
 def rejected(cal: Calibration, probs: np.ndarray) -> float:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from digits.preprocess import preprocess_canvas
 from webapp.live_canvas import live_canvas, show_answer
-from webapp.widgets import feedback_widget, show_explanation
+from webapp.widgets import feedback_widget, forget_button, show_explanation
 
 
 @st.fragment
@@ -22,6 +22,7 @@ def draw_and_read() -> None:
             if answer is not None:
                 show_explanation(image28)
                 feedback_widget(answer, reading.json_data)
+            forget_button()
 
 
 st.title(":material/edit: Draw a digit")

@@ -18,7 +18,7 @@ import streamlit as st
 
 from digits.preprocess import preprocess_canvas
 from webapp.live_canvas import forget, live_canvas, show_answer
-from webapp.widgets import canvas_size, idle_seconds, is_idle, live_reading
+from webapp.widgets import canvas_size, feedback_widget, forget_button, idle_seconds, is_idle, live_reading, visitor_memory
 
 # Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
 # toolbar and decoration, use the whole screen, and make the answer big enough to read from afar.
@@ -62,7 +62,10 @@ def draw_and_read(size: int, live: bool) -> None:
                                controls="clear") as reading, answer:
             image28 = preprocess_canvas(reading.image)
             note_activity(image28)
-            show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", ":material/edit:")
+            answer = show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", ":material/edit:")
+            if answer is not None:
+                feedback_widget(answer, reading.json_data)
+            forget_button()
 
 
 def canvas_key(generation: int) -> str:
@@ -85,6 +88,7 @@ def idle_watch(idle_s: float) -> None:
         state.kiosk_generation += 1
         state.kiosk_signature = None
         state.kiosk_activity = time.time()
+        visitor_memory().forget()  # a new visitor: not the last one's handwriting
         st.rerun()  # the whole page: the canvas comes back under its new, empty key
 
 

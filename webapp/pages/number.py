@@ -8,7 +8,7 @@ from digits.answer import NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
 from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import enlarge, get_reader
+from webapp.widgets import enlarge, forget_button, get_reader, visitor_memory
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
 
@@ -33,6 +33,8 @@ def show_number(reading: NumberReading) -> None:
                     label += "  \n:orange[not a digit?]"
                 elif answer.verdict == UNSURE:
                     label += f"  \n:orange[not sure: {answer.guesses[0][0]} or {answer.guesses[1][0]}?]"
+                if answer.learnt is not None:
+                    label += f"  \n:blue[like the {answer.learnt} you showed me]"
                 st.markdown(label)
     if unsure:
         which, them = ("one digit", "it") if unsure == 1 else (f"{unsure} digits", "them")
@@ -47,7 +49,7 @@ height, width = NUMBER_CANVAS
 with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE_WIDTH) as canvas:
     reader = get_reader()
     image = canvas.image
-    reading = read_number(image, reader) if reader is not None and image is not None else None
+    reading = read_number(image, reader, visitor_memory()) if reader is not None and image is not None else None
     if reader is None:
         pass  # get_reader already explained what to do
     elif canvas.error:
@@ -57,3 +59,4 @@ with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE
     else:
         show_number(reading)
         canvas.announce = f"The model reads {reading.text}."
+    forget_button()
