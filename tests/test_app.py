@@ -72,7 +72,8 @@ def test_model_page_shows_the_report():
     labels = [m.label for m in at.metric]
     assert labels[0] == "digits read right", "real drawings by new writers come first"
     assert {"letters and symbols recognised as not a digit", "MNIST test accuracy"} <= set(labels)
-    assert len(at.image) >= 3
+    assert len(at.image) >= 2, "MNIST's confusion matrix and mistakes"
+    assert len(at.get("vega_lite_chart")) >= 3, "per digit, the dev confusion matrix (from report.json), the learning curve"
 
 
 @pytest.mark.parametrize("content", [None, b"", b"garbage"])

@@ -279,8 +279,11 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
     )
     write_figures(report, data.x_test, data.y_test, probs, out_dir)
     write_json_atomic(report, out_dir / "report.json")
-    if calibrate:  # the held-out writers calibrate "not a digit" and "not sure"
+    if calibrate:  # the held-out writers calibrate "not a digit" and "not sure", then the visitor's memory
+        from digits.evaluation.adapt import fit_memory
+
         calibrate_model(onnx_path)
+        fit_memory(onnx_path)
         report["real_drawings"] = real_drawing_figures(onnx_path)
     report["training"]["finish_seconds"] = round(time.time() - start, 1)
     write_json_atomic(report, out_dir / "report.json")
