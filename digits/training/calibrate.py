@@ -140,10 +140,12 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
                  "calibration_reject_rate": reject_rate}
     sha = file_sha256(model_path)
     cal = fit_path(raw, y_d, y_n, reject_rate, sha, fig)
-    fig["generated"] = {k: round(rejected(cal, predictor.probabilities(x)), 4) for k, (x, _) in gen["report"].items()}
+    raw_report = {k: predictor.probabilities(x) for k, (x, _) in gen["report"].items()}  # read once, both paths
+    fig["generated"] = {k: round(rejected(cal, p), 4) for k, p in raw_report.items()}
     fig["generated_overall"] = round(float(np.mean(list(fig["generated"].values()))), 4)
 
     strokes_path = Path(model_path).with_name(STROKES_NAME)
+    net = None
     if strokes_path.is_file():  # the fused path: the weight, then its own temperature and rule
         net = StrokeNetwork.load(strokes_path)
         st_d, st_n = net.probabilities(s_d), net.probabilities(s_n)
@@ -155,14 +157,14 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
                       round(float((st_d[:, :10].argmax(1) == y_d).mean()), 4)}
         scal = replace(fit_path(fused, y_d, y_n, reject_rate, file_sha256(strokes_path), sfig), stroke_weight=weight)
         sfig["generated"] = {
-            k: round(rejected(scal, fuse(predictor.probabilities(x), net.probabilities(s), weight)
-                              if s is not None else predictor.probabilities(x)), 4)
-            for k, (x, s) in gen["report"].items()}
+            k: round(rejected(scal, fuse(raw_report[k], net.probabilities(s), weight) if s is not None
+                              else raw_report[k]), 4)
+            for k, (_, s) in gen["report"].items()}
         sfig["generated_overall"] = round(float(np.mean(list(sfig["generated"].values()))), 4)
         fig["strokes"] = sfig
         cal = replace(cal, strokes=replace(scal, figures=sfig))
     cal = replace(cal, model_sha256=sha)
-    reader = Reader(predictor, cal, StrokeNetwork.load(strokes_path) if cal.strokes else None)
+    reader = Reader(predictor, cal, net)  # the trajectory graph loaded above, not a second time
     if dev is not None:  # the figures `evaluate --strokes` and `--nondigits` print
         fig["dev"] = dev_figures(evaluate_strokes(reader, dev, "random"),
                                  ("n", "accuracy", "rejected", "not_a_digit", "not_sure", "accuracy_answered", "wrong"))
