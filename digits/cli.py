@@ -64,7 +64,7 @@ def train_main(argv: list[str] | None = None) -> int:
         return _fail("--members must be at least 1")
     try:
         from digits.data import load_mnist
-        from digits.data import UNIPEN_TRAIN
+        from digits.data import UNIPEN_TRAIN_FILES
         from digits.training.fit import finish, mnist_and_strokes, train
 
         if args.kaggle_csv is not None:
@@ -72,7 +72,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
             data = kaggle_train_data(args.kaggle_csv, seed=args.seed, limit=args.limit)
         else:
-            data = mnist_and_strokes(load_mnist(), None if args.no_strokes else UNIPEN_TRAIN,
+            data = mnist_and_strokes(load_mnist(), None if args.no_strokes else UNIPEN_TRAIN_FILES,
                                      copies=args.stroke_copies, seed=args.seed, limit=args.limit)
         if args.extra_data is not None:
             _add_feedback(data, args.extra_data)

@@ -29,6 +29,9 @@ import numpy as np
 # *-train files; the *-dev writers are for evaluation.
 REPO = Path(__file__).resolve().parent.parent
 UNIPEN_TRAIN = REPO / "data" / "unipen-train.jsonl.gz"
+UNIPEN_TRAIN_MORE = REPO / "data" / "unipen-train-more.jsonl.gz"
+# Every training writer's digits: 65 + 64 writers, disjoint from each other and from dev.
+UNIPEN_TRAIN_FILES = (UNIPEN_TRAIN, UNIPEN_TRAIN_MORE)
 UNIPEN_NONDIGIT_TRAIN = REPO / "data" / "unipen-nondigit-train.jsonl.gz"
 DEV_PATH = REPO / "data" / "unipen-dev.jsonl.gz"
 NONDIGIT_DEV_PATH = REPO / "data" / "unipen-nondigit-dev.jsonl.gz"
@@ -152,13 +155,15 @@ class Sample:
     kind: str = ""  # non-digit files: "uppercase", "lowercase" or "symbol"
 
 
-def read_strokes(path: str | os.PathLike) -> list[Sample]:
-    """Read a JSON-lines stroke file (optionally gzipped): {"id", "label", "strokes", "writer"?}.
+def read_strokes(path: str | os.PathLike | tuple[str | os.PathLike, ...]) -> list[Sample]:
+    """Read a JSON-lines stroke file (optionally gzipped): {"id", "label", "strokes", "writer"?};
+    a tuple of paths reads each in turn (e.g. UNIPEN_TRAIN_FILES).
 
     A digit file has integer labels 0-9; a non-digit file has the character as its label (and a
     "kind"), read as label NOT_A_DIGIT.
     """
-    return list(iter_strokes(path))
+    paths = path if isinstance(path, tuple) else (path,)
+    return [sample for p in paths for sample in iter_strokes(p)]
 
 
 def iter_strokes(path: str | os.PathLike) -> Iterator[Sample]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.answer import DIGIT, Reader
-from digits.data import UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, Sample, read_strokes
+from digits.data import UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN_FILES, Sample, read_strokes
 from digits.evaluation.evaluate import replay, replay_sequences
 from digits.features.memory import MEMORY_NAME, Embedding, Memory, MemoryRule, MemoryRules
 from digits.inference import file_sha256
@@ -208,7 +208,7 @@ def fit_memory(model: Path = MODEL_PATH, out: Path | None = None) -> MemoryRules
     reader = Reader.load(model)
     if not reader.predictor.has_features:
         raise ValueError(f"{model} has no 'features' output: re-export it (digits.training.export)")
-    train = read_strokes(UNIPEN_TRAIN)
+    train = read_strokes(UNIPEN_TRAIN_FILES)
     held_writers = validation_writers(train)
     held = [s for s in train if s.writer in held_writers]
     _, nd_held = nondigit_split(read_strokes(UNIPEN_NONDIGIT_TRAIN))

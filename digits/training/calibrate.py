@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.data import (DEV_PATH, NONDIGIT_DEV_PATH, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, DataError,
+from digits.data import (DEV_PATH, NONDIGIT_DEV_PATH, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN_FILES, DataError,
                          Sample, load_mnist, read_strokes)
 from digits.inference import StrokeNetwork, file_sha256
 from digits.model import MODEL_PATH, Predictor
@@ -88,7 +88,7 @@ def held_out_samples(model_path: Path) -> list[Sample]:
     """
     report_path = Path(model_path).with_name("report.json")
     training = json.loads(report_path.read_text())["training"] if report_path.is_file() else {}
-    samples = read_strokes(UNIPEN_TRAIN)
+    samples = read_strokes(UNIPEN_TRAIN_FILES)
     writers = validation_writers(samples)
     held = [s for s in samples if s.writer in writers]
     recorded = training.get("data", {}).get("strokes_val")
@@ -131,7 +131,7 @@ def measure(predictor: Predictor, model_path: Path, held: list[Sample], dev: Pat
     x_d, s_d, y_d = replays(held)
     _, nd_held = nondigit_split(read_strokes(UNIPEN_NONDIGIT_TRAIN))
     x_n, s_n, y_n = replays(nd_held, 1)
-    samples, mnist = read_strokes(UNIPEN_TRAIN), load_mnist(verbose=False)
+    samples, mnist = read_strokes(UNIPEN_TRAIN_FILES), load_mnist(verbose=False)
     gen = {name: nondigit_inputs(N_PER_KIND, seed, samples, mnist)
            for name, seed in (("tune", TUNE_SEED), ("report", REPORT_SEED))}
     raw = {"digits": predictor.probabilities(x_d), "nondigits": predictor.probabilities(x_n),

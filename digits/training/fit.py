@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.data import NOT_A_DIGIT, REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, Mnist, Sample, read_strokes
+from digits.data import NOT_A_DIGIT, REPO, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN_FILES, Mnist, Sample, read_strokes
 from digits.model import MODEL_DIR, NUM_CLASSES
 from digits.training.network import build_model, save_atomic
 from digits.preprocess import preprocess_canvas
@@ -63,7 +63,7 @@ def render_training_strokes(samples: list[Sample], copies: int, seed: int,
     return np.asarray(xs, np.float32).reshape(-1, 28, 28), np.asarray(ys, np.int64)
 
 
-def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, copies: int = 8,
+def mnist_and_strokes(mnist: Mnist, strokes_path: Path | tuple[Path, ...] | None = UNIPEN_TRAIN_FILES, copies: int = 8,
                       seed: int = 0, val_mnist: int = 5000, val_writer_share: float = 0.1,
                       limit: int | None = None,
                       nondigits_path: Path | None = UNIPEN_NONDIGIT_TRAIN,
@@ -80,7 +80,8 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
     x_val, y_val = to_float(mnist.x_train[val_idx]), mnist.y_train[val_idx].astype(np.int64)
     desc = {"mnist_source": mnist.source, "mnist_train": len(train_idx), "mnist_val": len(val_idx)}
 
-    if strokes_path is not None and Path(strokes_path).is_file():
+    paths = strokes_path if isinstance(strokes_path, tuple) else (strokes_path,)
+    if strokes_path is not None and all(Path(p).is_file() for p in paths):
         samples = read_strokes(strokes_path)[:limit]
         held = hold_out_writers(samples, rng, val_writer_share)
         tr = [s for s in samples if s.writer not in held]
@@ -93,7 +94,7 @@ def mnist_and_strokes(mnist: Mnist, strokes_path: Path | None = UNIPEN_TRAIN, co
         y_train = np.concatenate([y_train, ys_tr, np.zeros(len(xz_tr), np.int64)])
         x_val = np.concatenate([x_val, xs_va, xz_va])
         y_val = np.concatenate([y_val, ys_va, np.zeros(len(xz_va), np.int64)])
-        desc.update(strokes_file=_shown(strokes_path),
+        desc.update(strokes_files=[_shown(p) for p in paths], strokes_writers=len({s.writer for s in samples}),
                     strokes_train=len(xs_tr), strokes_val=len(xs_va), stroke_copies=copies,
                     strokes_val_writers=len(held), slashed_zeros_train=len(xz_tr), slashed_zeros_val=len(xz_va))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.data import NOT_A_DIGIT, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN, Sample, read_strokes
+from digits.data import NOT_A_DIGIT, UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN_FILES, Sample, read_strokes
 from digits.inference import FEATURES_OUT, PROBABILITIES, STROKES_IN, file_sha256
 from digits.model import NUM_CLASSES
 from digits.render import S_MAX, S_MIN, random_layout
@@ -72,7 +72,7 @@ def stroke_data(seed: int = 0, copies: int = 6, generated_per_kind: int = 800) -
     from digits.evaluation.doodles import STROKE_KINDS, slashed_zero
 
     rng = np.random.default_rng([seed, 5003])
-    digits = read_strokes(UNIPEN_TRAIN)
+    digits = read_strokes(UNIPEN_TRAIN_FILES)
     held_writers = validation_writers(digits)
     tr = [s for s in digits if s.writer not in held_writers]
     va = [s for s in digits if s.writer in held_writers]
