@@ -204,6 +204,7 @@ class Answer:
     calibrated: bool = True  # False: no calibration.json for this model (raw probabilities)
     path: str = "bitmap"  # "strokes": the pen's path was read too (fused with the picture)
     strokes_refused: bool = False  # the browser sent strokes we could not use: the picture alone
+    fallback: str = ""  # a canvas drawing read from the picture alone: why its pen's path was not read
     learnt: int | None = None  # the visitor's memory changed the answer: the remembered digit that did
     embedding: Embedding | None = None  # read with a memory: what to remember if the visitor labels it
 
@@ -341,20 +342,30 @@ class Reader:
              image28: np.ndarray | None = None, memory: Memory | None = None) -> Answer | None:
         """A canvas picture (H, W, 3|4) and its strokes (the canvas' json_data, if any) -> its
         answer (read with the visitor's memory, if given); None when there is no ink to read.
-        Strokes that cannot be used (malformed, absurdly many, none) leave the picture alone."""
+        Strokes that cannot be used (malformed, absurdly many, none) leave the picture alone, and
+        the Answer's `fallback` says why (the pages log it: a canvas page is meant to read both)."""
         if image28 is None:  # (a page that already prepared the picture passes it)
             image28 = preprocess_canvas(canvas) if canvas is not None else None
         if image28 is None:
             return None
-        seq, refused = None, False
-        if self.strokes is not None and json_data is not None:
+        seq, fallback = None, ""
+        if self.strokes is None:
+            fallback = "no pen-path graph (model/strokes.onnx, or its calibration, is missing)"
+        else:
             try:
                 strokes = strokes_from_fabric(json_data)
-                seq = sequence(strokes) if strokes and strokes_match(strokes, canvas) else None
-                refused = seq is None and bool(strokes)
-            except BadStrokes:
-                refused = True
-        return self.read_image(image28, seq, refused, memory)
+            except BadStrokes as exc:
+                fallback = f"strokes refused: {exc}"
+            else:
+                if not strokes:
+                    fallback = "the canvas sent no stroke with its picture"
+                elif not strokes_match(strokes, canvas):
+                    fallback = "the strokes are not the picture's (an older drawing's?)"
+                else:
+                    seq = sequence(strokes)
+        refused = seq is None and fallback.startswith(("strokes refused", "the strokes are not"))
+        answer = self.read_image(image28, seq, refused, memory)
+        return replace(answer, fallback=fallback) if fallback else answer
 
 
 def strokes_match(strokes: list[np.ndarray], canvas: np.ndarray) -> bool:

@@ -1,8 +1,11 @@
 """The pen's path: the canvas' strokes (Fabric JSON) -> the trajectory model's input.
 
 The canvas sends, with the final picture, its objects as Fabric JSON (`json_data`): each
-freehand stroke is a "path" whose commands (M, Q, L, in canvas pixels) pass through the points
-the pointer reported, in drawing order. The order and direction of the strokes say what a
+freehand stroke is a path whose commands (M, Q, L, in canvas pixels) pass through the points
+the pointer reported, in drawing order. streamlit-drawable-canvas 0.13.0 bundles Fabric 7.4.0,
+which names the object's type `"Path"` (Fabric 6+ writes class names); Fabric 5 and older wrote
+`"path"`. tests/fixtures/canvas/ holds json_data recorded from the real component
+(`python -m bench.record`). The order and direction of the strokes say what a
 28x28 picture cannot (a 1's flag goes up then down; a 7's bar goes across first).
 
 `sequence` turns strokes into a fixed-length input: points resampled evenly along the ink,
@@ -42,7 +45,7 @@ def strokes_from_fabric(json_data: object) -> list[np.ndarray]:
         raise BadStrokes(f"{len(objects)} objects (at most {MAX_OBJECTS})")
     strokes, total = [], 0
     for obj in objects:
-        if not isinstance(obj, dict) or obj.get("type") != "path":
+        if not isinstance(obj, dict) or not is_path(obj):
             continue
         commands = obj.get("path")
         if not isinstance(commands, list):
@@ -66,12 +69,22 @@ def strokes_from_fabric(json_data: object) -> list[np.ndarray]:
     return strokes
 
 
+def is_path(obj: dict) -> bool:
+    """A freehand stroke, as any Fabric version names it ("Path" in 6+, "path" before)."""
+    kind = obj.get("type")
+    return isinstance(kind, str) and kind.lower() == "path"
+
+
+FABRIC_VERSION = "7.4.0"  # what streamlit-drawable-canvas 0.13.0 bundles (tests/fixtures/canvas/)
+
+
 def fabric_json(strokes: Sequence[np.ndarray]) -> dict:
-    """Strokes in canvas pixels -> the json_data the canvas would send for them.
+    """Strokes in canvas pixels -> the json_data the canvas sends for them (the shape recorded
+    from the real component: tests/test_strokes.py compares them).
 
     Fabric's freehand brush (PencilBrush.convertPointsToSVGPath): M at the first point, a Q
     through each point to the midpoint of the next, an L to the last. Coordinates are whole
-    pixels, as pointer events report them."""
+    pixels, as pointer events report them (Fabric nudges the first and last by 0.018 px)."""
     objects = []
     for stroke in strokes:
         p = np.rint(np.asarray(stroke, np.float64).reshape(-1, 2))
@@ -82,8 +95,8 @@ def fabric_json(strokes: Sequence[np.ndarray]) -> dict:
             if (a != b).any():
                 path.append(["Q", *map(float, a), *map(float, (a + b) / 2)])
         path.append(["L", *map(float, p[-1])])
-        objects.append({"type": "path", "path": path})
-    return {"version": "5.3.0", "objects": objects}
+        objects.append({"type": "Path", "version": FABRIC_VERSION, "path": path})
+    return {"version": FABRIC_VERSION, "objects": objects}
 
 
 def as_sent(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from digits.features.challenge import ANONYMOUS, NAME_MAX, ROUNDS, Game, leaderboard, sanitize_name, save_score, targets
 from digits.preprocess import preprocess_canvas
 from digits.render import draw
+from digits.strokes import fabric_json
 from digits.text import article, with_article
 from tests.digit_strokes import strokes_for
 from tests.test_app import APP, canvas_state, prediction_shown
@@ -123,7 +125,7 @@ def test_challenge_page_plays_ten_rounds_and_keeps_the_score(store, predictor):
 
 
 def draw_on_draw_page(at: AppTest, digit: int) -> dict:
-    raw = {"version": "5.3.0", "objects": [{"type": "path", "path": [["M", 1, 2], ["L", 3, digit]]}]}
+    raw = fabric_json([np.array([[1.0, 2], [3, digit]])])
     state = canvas_state(draw(strokes_for(digit)))
     state["drawing"]["raw"] = raw
     at.session_state["canvas"] = state

@@ -2,6 +2,7 @@
 checks on what a browser may send instead."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,3 +80,59 @@ def test_slashed_zeros_are_zeros_and_crossed_circles_have_both_bars(unipen_dev):
         drawing = slashed_zero(rng, zeros)
         assert any(len(drawing) - 1 == len(z.strokes) for z in zeros), "a real zero plus one slash"
         assert len(crossed_circle(rng, None)) == 3, "a circle and two bars: never a single slash (Ø is a zero)"
+
+
+# --------------------------------------------------------------------------- the real component
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "canvas").glob("*.json"))
+
+
+def recorded(path: Path) -> tuple[dict, np.ndarray]:
+    """json_data and image_data the real canvas sent for a mouse drawing in Chromium (bench.record)."""
+    import cv2
+
+    image = cv2.cvtColor(cv2.imread(str(path.with_suffix(".png")), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+    return json.loads(path.read_text())["json_data"], image
+
+
+def test_recorded_fixtures_cover_one_several_a_dot_and_a_long_stroke():
+    names = {p.stem: len(recorded(p)[0]["objects"]) for p in FIXTURES}
+    assert names == {"dot": 1, "long": 1, "one-stroke": 1, "several-strokes": 2}
+    assert len(recorded(FIXTURES[0])[0]["objects"][0]["path"]) > 1
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_the_real_canvas_json_is_read_as_its_strokes(path: Path):
+    """Every stroke the real component sent comes back, and its box is the ink's in its picture."""
+    from digits.answer import strokes_match
+    from digits.preprocess import INK_LEVEL, canvas_to_gray
+
+    json_data, image = recorded(path)
+    strokes = strokes_from_fabric(json_data)
+    assert len(strokes) == len(json_data["objects"]) > 0
+    assert strokes_match(strokes, image)
+    ys, xs = np.nonzero(canvas_to_gray(image) > INK_LEVEL)
+    pts = np.concatenate(strokes)
+    pen = json_data["objects"][0]["strokeWidth"] / 2
+    assert abs(pts[:, 0].min() - pen - xs.min()) <= 2 and abs(pts[:, 1].max() + pen - ys.max()) <= 2
+    assert canvas_sequence(json_data).shape == (SEQ_LEN, FEATURES)
+
+
+def test_fabric_json_writes_what_the_component_writes():
+    """Our encoder (evaluate, the AppTest canvas values) makes the same kind of object as the
+    component: type, version and the command letters M, Q..., L."""
+    real, _ = recorded(next(p for p in FIXTURES if p.stem == "one-stroke"))
+    ours = fabric_json(strokes_from_fabric(real))
+    assert ours["version"] == real["version"]
+    for a, b in zip(ours["objects"], real["objects"]):
+        assert (a["type"], a["version"]) == (b["type"], b["version"])
+        assert [c[0] for c in a["path"]][:1] + [c[0] for c in a["path"]][-1:] == ["M", "L"]
+        assert {c[0] for c in b["path"]} == {c[0] for c in a["path"]} == {"M", "Q", "L"}
+
+
+def test_older_fabric_lowercase_paths_are_read_too():
+    real, _ = recorded(FIXTURES[0])
+    old = {"version": "5.3.0", "objects": [{**o, "type": "path"} for o in real["objects"]]}
+    assert len(strokes_from_fabric(old)) == len(real["objects"])
+    other = {"objects": [{"type": "Rect", "path": [["M", 1, 2]]}]}
+    assert strokes_from_fabric(other) == []

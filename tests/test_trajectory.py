@@ -60,12 +60,26 @@ def test_strokes_that_cannot_be_used_leave_the_picture_alone(reader, unipen_dev)
     for bad in ({"objects": "nope"}, {"objects": [{"type": "path", "path": [["M", "x", 1]]}]},
                 {"objects": [{"type": "path", "path": [["L", 1, 2]] * 30_000}]}):
         a = reader.read(canvas, bad)
-        assert a.strokes_refused and a.path == "bitmap"
+        assert a.strokes_refused and a.path == "bitmap" and a.fallback.startswith("strokes refused")
         np.testing.assert_array_equal(a.probabilities, alone.probabilities)
     # Strokes of another drawing (a stale value) are not fused with this picture.
     other = replay_layout(samples[1].strokes, 5)
     if not strokes_match(other, canvas):
-        assert reader.read(canvas, fabric_json(other)).path == "bitmap"
+        a = reader.read(canvas, fabric_json(other))
+        assert a.path == "bitmap" and "not the picture's" in a.fallback
+    # No stroke at all (what Fabric 7's "Path" gave the old parser): never silent.
+    assert "no stroke" in alone.fallback and not alone.strokes_refused
+    assert "no stroke" in reader.read(canvas, {"version": "7.4.0", "objects": []}).fallback
+
+
+@pytest.mark.parametrize("name", ["one-stroke", "several-strokes", "dot", "long"])
+def test_what_the_real_canvas_sends_is_read_with_its_pen_path(reader, name):
+    """json_data and image_data recorded from the real component in Chromium (bench.record)."""
+    from tests.test_strokes import FIXTURES, recorded
+
+    json_data, image = recorded(next(p for p in FIXTURES if p.stem == name))
+    a = reader.read(image, json_data)
+    assert a.path == "strokes" and not a.fallback and not a.strokes_refused
 
 
 def test_draw_page_reads_the_strokes_it_is_sent(unipen_dev):

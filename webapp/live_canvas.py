@@ -348,11 +348,24 @@ def forget(key: str) -> None:
     st.session_state.pop(_memory_key(key), None)
 
 
+def log_fallback(answer: Answer | None, page: str) -> None:
+    """A canvas drawing read from the picture alone is a fault (the canvas sends its strokes
+    with every picture): say so in the server log, once per session and reason, so it is never
+    silent again (tests/browser/test_server_log.py fails on it)."""
+    if answer is None or not answer.fallback:
+        return
+    logged = st.session_state.setdefault("_fallbacks_logged", set())
+    if answer.fallback not in logged:
+        logged.add(answer.fallback)
+        log.warning("%s page: the pen's path was not read, the picture alone was: %s", page, answer.fallback)
+
+
 def show_unreadable() -> None:
     st.warning(UNREADABLE, icon=":material/warning:")
 
 
-def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str) -> Answer | None:
+def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
+                page: str = "Draw") -> Answer | None:
     """What the Draw page and the kiosk show for a reading: nothing if the model is missing
     (get_reader said why), the "could not be read" note, a hint on an empty canvas, the live
     guess while the pen is down (only the answer, dimmed: the run stays tiny), or the full
@@ -368,6 +381,7 @@ def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, i
         show_answer_block(reader.read_image(image28), live=True)
     else:  # the final picture comes with the canvas' strokes: the pen's path is read too
         answer = reader.read(reading.image, reading.json_data, image28, visitor_memory())
+        log_fallback(answer, page)
         show_prediction(answer)
         reading.announce = (f"The model reads {with_article(answer.digit)}." if answer.named
                             else "The model does not name a digit.")

@@ -16,7 +16,7 @@ from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.preprocess import preprocess_canvas
 from digits.answer import Reader
 from digits.text import article, with_article
-from webapp.live_canvas import forget, live_canvas, show_answer
+from webapp.live_canvas import forget, live_canvas, log_fallback, show_answer
 from webapp.widgets import get_reader, model_path
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
@@ -94,11 +94,12 @@ def play_round(game: Game, reader: Reader) -> None:
     # the canvas, in sight while drawing, with Check after it.
     with left, live_canvas(f"challenge_canvas_{number}", live=True) as reading, right:
         image28 = preprocess_canvas(reading.image)
-        show_answer(reading, image28, "The model's guess shows here while you draw.", ":material/edit:")
+        show_answer(reading, image28, "The model's guess shows here while you draw.", ":material/edit:", "Challenge")
         if st.button("Check", type="primary", icon=":material/check:", key="challenge_check",
                      disabled=image28 is None, width="stretch"):
             # The Draw page's answer (picture and pen path): a letter scores nothing.
             answer = reader.read(reading.image, reading.json_data, image28)
+            log_fallback(answer, "Challenge")
             game.judge(answer.digit if answer.named else None, time.time())
             forget(f"challenge_canvas_{number}")  # this round's pictures are not needed again
             st.rerun()

@@ -62,7 +62,7 @@ def draw_and_read(size: int, live: bool) -> None:
                                controls="clear") as reading, answer:
             image28 = preprocess_canvas(reading.image)
             note_activity(image28)
-            answer = show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", ":material/edit:")
+            answer = show_answer(reading, image28, "Draw a digit, 0–9, in the black square.", ":material/edit:", "Kiosk")
             if answer is not None:
                 feedback_widget(answer, reading.json_data)
             forget_button()
