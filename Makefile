@@ -8,7 +8,7 @@ CHROMIUM := $(shell command -v chromium || command -v chromium-browser || comman
 HAPROXY := $(shell command -v haproxy || command -v /usr/sbin/haproxy)
 POSTGRES := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run run-dev event test test-fast bench bench-event soak soak-sessions train evaluate adapt mnist chromium haproxy postgresql clean
+.PHONY: run run-dev event test test-fast bench bench-event replay record soak soak-sessions train evaluate adapt mnist chromium haproxy postgresql clean
 
 run: $(VENV)/.run-deps
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
@@ -38,6 +38,15 @@ bench: $(VENV)/.dev-deps chromium mnist
 # drawings/s through HAProxy with 1 and 2 app processes, live reading off (writes bench/event.json).
 bench-event: $(VENV)/.dev-deps haproxy
 	$(PY) -m bench.event
+
+# Figures from the real page: 300 dev digits and 100 letters/symbols drawn with the mouse in
+# Chromium on the Draw page, beside the same drawings read offline (writes bench/replay.json).
+replay: $(VENV)/.dev-deps chromium
+	$(PY) -m bench.replay --digits 300 --letters 100
+
+# Record what the real canvas component sends (tests/fixtures/canvas/), after a canvas upgrade.
+record: $(VENV)/.dev-deps chromium
+	$(PY) -m bench.record
 
 soak: $(VENV)/.dev-deps chromium
 	$(PY) -m bench.soak

@@ -187,7 +187,7 @@ def show_answer_block(answer: Answer, live: bool = False) -> None:
         "<figcaption style='font-size:0.8rem;opacity:0.7'>what the model sees (28×28)</figcaption></figure>")
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
-        f"<span data-testid='prediction' {live_attr}data-verdict='{answer.verdict}' data-path='{answer.path}' "
+        f"<span data-testid='prediction' {live_attr}data-verdict='{answer.verdict}' data-digit='{answer.digit}' data-path='{answer.path}' "
         f"style='font-size:6rem;font-weight:700;line-height:1{dim}'>{big_answer(answer)}</span>"
         f"<span data-testid='probability' style='font-size:1.75rem;flex:1{dim}'>{share}{extra}</span>"
         f"{preview}</div>",
