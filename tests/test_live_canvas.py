@@ -5,6 +5,7 @@ it is read, and the page logic through AppTest with values injected into the com
 from __future__ import annotations
 
 import base64
+import json
 
 import cv2
 import numpy as np
@@ -206,3 +207,18 @@ def test_kiosk_final_value(monkeypatch):
     at.session_state["kiosk_canvas_0-live"] = {"value": {"sid": "x", "seq": 2, "final": True, "png": "data:,"}}
     at.run()
     assert not at.exception and [w for w in at.warning if w.value == UNREADABLE]
+
+
+@pytest.mark.parametrize("name", ["one-stroke", "several-strokes", "dot", "long"])
+def test_the_companion_value_recorded_in_chromium_is_the_canvas_picture(name):
+    """The final value live_canvas.js really sent (bench.record, real Chromium) passes the checks
+    and decodes to the canvas' own image_data, pixel for pixel where the ink is."""
+    from tests.test_strokes import FIXTURES, recorded
+
+    path = next(p for p in FIXTURES if p.stem == name)
+    raw = json.loads(path.read_text())["companion"]
+    assert set(raw) == {"v", "sid", "seq", "final", "png", "w", "h"} and raw["final"] is True
+    value = parse_value(raw, 280, 280)
+    _, image_data = recorded(path)
+    assert value.image.shape[:2] == image_data.shape[:2]
+    np.testing.assert_array_equal(preprocess_canvas(value.image) > 0.5, preprocess_canvas(image_data) > 0.5)
