@@ -21,6 +21,7 @@ const FIRST_MS = 50; // pen-down -> first live snapshot (some ink to read)
 const INTERVAL_MS = 200; // at most one live snapshot per interval (server CPU: docs/performance.md)
 const ACK_TIMEOUT_MS = 2000; // a value whose run never finished: stop waiting for its echo
 const FIND_TIMEOUT_MS = 10000; // the canvas must be found by then, else status "missing"
+const WATCH_MS = 250; // how often an attached companion checks that its canvas is still the one shown
 
 const SEL = {
   host: '[data-testid="stBidiComponentIsolated"]',
@@ -216,6 +217,29 @@ function attach(s) {
   sync();
   s.el.dataset.liveStatus = "attached";
   if (!window.__digitsLiveActive || !window.__digitsLiveActive.canvas?.lower.isConnected) activate(s);
+  // Streamlit may replace the canvas' DOM after we attached (navigating Draw -> Number, the
+  // old page's elements stay on screen until the new run ends, and the canvas component may
+  // rebuild its layers or toolbar): whenever the canvas in our box is not the one we hold,
+  // attach to it, so the one shown always has its toolbar hidden and our buttons drive it.
+  s.watch = setInterval(() => {
+    const f = findCanvas(s.data.canvas_key);
+    const moved = f && !f.missing && (f.lower !== found.lower || f.toolbar !== found.toolbar);
+    if (moved || !found.lower.isConnected) reattach(s);
+  }, WATCH_MS);
+}
+
+function detach(s) {
+  clearTimeout(s.retry); clearInterval(s.watch);
+  s.unbind?.(); s.observer?.disconnect();
+  s.unbind = null; s.observer = null; s.canvas = null; s.watch = 0;
+  if (window.__digitsLiveActive === s) window.__digitsLiveActive = null;
+}
+
+function reattach(s) {
+  detach(s);
+  s.el.dataset.liveStatus = "searching";
+  s.born = now();
+  attach(s);
 }
 
 function init(parentElement, data) {
@@ -243,15 +267,7 @@ export default function (component) {
   // new canvas keeps its hover toolbar and our buttons would drive a canvas no longer shown.
   const stale = s.data.canvas_key !== data.canvas_key || (s.canvas && !s.canvas.lower.isConnected);
   s.data = data;
-  if (stale) {
-    clearTimeout(s.retry);
-    s.unbind?.(); s.observer?.disconnect();
-    s.unbind = null; s.observer = null; s.canvas = null;
-    if (window.__digitsLiveActive === s) window.__digitsLiveActive = null;
-    s.el.dataset.liveStatus = "searching";
-    s.born = now();
-    attach(s);
-  }
+  if (stale) reattach(s);
   s.setStateValue = setStateValue;
   s.el.dataset.controls = data.controls;
   s.el.style.width = data.width + "px";
@@ -268,9 +284,8 @@ export default function (component) {
     maybeSendLive(s);
   }
   return () => {
-    clearTimeout(s.retry); clearTimeout(s.timer); cancelAnimationFrame(s.frame);
-    s.unbind?.(); s.observer?.disconnect();
-    if (window.__digitsLiveActive === s) window.__digitsLiveActive = null;
+    clearTimeout(s.timer); cancelAnimationFrame(s.frame);
+    detach(s);
     delete parentElement.__digitsLive;
   };
 }

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from bench.browser import CANVAS, PREDICTION, clear, draw, wait_answer, wait_cleared
+from bench.browser import CANVAS, PREDICTION, clear, draw, wait_answer, wait_cleared, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -49,16 +49,24 @@ def test_model_page_shows_accuracy_and_figures(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def test_number_page_toolbar_leaves_the_instructions_readable(page: Page) -> None:
-    """The canvas' toolbar shows above the canvas while the pointer is over it: it must not
-    cover the caption above."""
+def test_number_page_controls_leave_the_instructions_readable(page: Page) -> None:
+    """After the Draw page, the Number page's canvas gets its own controls: the hover toolbar
+    (which covered the caption above the canvas) stays hidden while the pointer is over the
+    canvas, and Undo / Redo / Clear sit under the canvas, clear of the caption."""
     page.get_by_test_id("stTopNavLink").filter(has_text="Number").click()
     caption = page.get_by_text("Write a few digits side by side")
     expect(caption).to_be_visible()
     canvas = page.locator(CANVAS)
     expect(canvas).to_have_count(1)
+    wait_ready(page)
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 60, box["y"] + 60)
-    undo = page.locator("button[aria-label='Undo']").first  # the canvas toolbar
+    expect(page.locator(".lc")).to_have_attribute("data-live-status", "attached")
+    expect(page.locator(".dc-toolbar")).to_be_hidden()
+    undo = page.get_by_role("button", name="Undo", exact=True)
     expect(undo).to_be_visible()
-    assert undo.bounding_box()["y"] - 4 >= caption.bounding_box()["y"] + caption.bounding_box()["height"]
+    assert undo.bounding_box()["y"] >= box["y"] + box["height"], "the controls are under the canvas"
+    top = caption.bounding_box()
+    hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.textContent || ''",
+                        [top["x"] + 5, top["y"] + top["height"] / 2])
+    assert "Write a few digits" in hit, "nothing covers the caption"

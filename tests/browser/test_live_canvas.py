@@ -42,8 +42,8 @@ def live_page(browser: Browser, live_server: Server) -> Iterator[Page]:
 def assert_attached(page: Page) -> None:
     companion = page.locator(COMPANION)
     expect(companion).to_have_attribute("data-live-status", "attached", timeout=15_000)
-    toolbar = page.locator(".dc-toolbar")
-    assert toolbar.evaluate("e => getComputedStyle(e).display") == "none", "the hover toolbar is hidden"
+    # Waits for the state (the companion re-attaches when Streamlit swaps the canvas' DOM).
+    expect(page.locator(".dc-toolbar")).to_have_css("display", "none")
 
 
 def objects(page: Page) -> int:
