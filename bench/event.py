@@ -1,5 +1,6 @@
 """`python -m bench.event` (`make bench-event`): drawings/s answered with final-answer p95 <= 300 ms
-through HAProxy (deploy/event.py) with 1 and then 2 app processes, in one run, live reading off.
+through HAProxy (deploy/event.py) with 1 and then 2 app processes, in one run, live reading off;
+the ladder climbs past what one process answers (~50/s), so 1 vs 2 processes is a real figure.
 
 The load is bench.loadgen's (websocket visitors speaking Streamlit's protocol, each lifting the
 pen at fixed intervals, stepped up until a step misses), sent to the proxy's address: HAProxy
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.event", description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", default="1,2", help="process counts to measure, in order (default 1,2)")
     p.add_argument("--visitors", type=int, default=60, help="websocket sessions (default 60)")
-    p.add_argument("--rates", default="8,12,16,20,24,28,32,36,40,45,50",
+    p.add_argument("--rates", default="8,12,16,20,24,28,32,36,40,45,50,60,70,80,90,100,120",
                    help="offered drawings/s, stepped up until a step misses")
     p.add_argument("--seconds", type=float, default=6, help="seconds per step (default 6)")
     p.add_argument("--out", type=Path, default=OUT)

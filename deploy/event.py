@@ -6,7 +6,13 @@ kiosks on the network reach it). HAProxy (deploy/haproxy.cfg) passes websockets 
 each visitor on one process with a cookie, checks /_stcore/health every second and takes out a
 process that fails; this launcher restarts a process that exits (backing off if it keeps dying),
 and HAProxy brings it back once healthy. Its visitors reconnect to another process at once
-(their page reloads its session there). Ctrl+C (or SIGTERM) stops everything it started.
+(their page reloads its session there).
+
+It says `ready:` only once HAProxy itself reports every process UP (its stats socket), so the
+first visitor never meets a 503. However it is stopped — Ctrl+C, SIGTERM, SIGHUP (a closed
+terminal or dropped SSH session), or `make`, its parent, exiting on a signal (GNU make forwards
+only SIGTERM to its children) — it stops every process it started, frees the port and removes
+its temporary folder of logs.
 
 Every process gets the same `server.cookieSecret` (STREAMLIT_SERVER_COOKIE_SECRET: kept if set,
 else a random one per event), so the XSRF cookie of an upload is valid on any of them. Feedback
@@ -17,6 +23,8 @@ several processes; set a postgresql:// URL for several machines).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import secrets
 import shutil
@@ -64,6 +72,7 @@ class Event:
     stopping: bool = False
 
     def __post_init__(self) -> None:
+        self.parent = ParentWatch()
         self.haproxy = self.haproxy or haproxy_binary()
         self.env = dict(os.environ)
         self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_urlsafe(32))
@@ -72,16 +81,24 @@ class Event:
 
     # ------------------------------------------------------------------ start and stop
 
+    @property
+    def stats_socket(self) -> Path:
+        return self.logs / "haproxy.sock"
+
     def start(self) -> None:
+        """The app processes, then HAProxy (after `wait_ready` has them warm: its first health
+        checks then pass, and it never marks a process DOWN that was only starting)."""
         config = self.logs / "haproxy.cfg"
-        config.write_text(render_config(f"{self.host}:{self.port}", self.replicas))
+        config.write_text(render_config(f"{self.host}:{self.port}", self.replicas, self.stats_socket))
         check = subprocess.run([self.haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode:
             raise RuntimeError(f"HAProxy refused {config}:\n{check.stdout}{check.stderr}")
         for r in self.replicas:
             self._start(r)
+
+    def _start_proxy(self) -> None:
         with (self.logs / "haproxy.log").open("w") as out:
-            self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(config)], stdout=out,
+            self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(self.logs / "haproxy.cfg")], stdout=out,
                                           stderr=subprocess.STDOUT, start_new_session=True)
         say(f"haproxy: pid {self.proxy.pid} on {self.host}:{self.port}")
 
@@ -97,14 +114,23 @@ class Event:
         say(f"{r.name}: pid {r.proc.pid} on 127.0.0.1:{r.port}")
 
     def wait_ready(self, timeout_s: float = 120) -> bool:
-        """True once every process is healthy and has run the app once."""
+        """True once every process has run the app once and HAProxy routes to every one of them
+        (HAProxy is started here, once they are warm)."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not self.stopping:
-            if all(r.warm.is_set() for r in self.replicas):
+        while time.monotonic() < deadline and not self.stopping and not self.parent.exiting():
+            if self.proxy is None and all(r.warm.is_set() for r in self.replicas):
+                self._start_proxy()
+            if self.proxy is not None and self.routed() == {r.name for r in self.replicas}:
                 return True
             self.supervise_once()
             time.sleep(POLL_S)
         return False
+
+    def routed(self) -> set[str]:
+        """The processes HAProxy reports UP (it sends visitors to these), from its stats socket."""
+        names = {r.name for r in self.replicas}
+        return {row["svname"] for row in haproxy_stats(self.stats_socket)
+                if row.get("svname") in names and row.get("status", "").startswith("UP")}
 
     def stop(self) -> None:
         """SIGTERM to every process group we started, SIGKILL to what is left after STOP_WAIT_S."""
@@ -140,12 +166,13 @@ class Event:
                 self._start(r)
 
     def run(self) -> int:
-        """Start, serve until Ctrl+C or SIGTERM, stop everything. 0, or 1 if HAProxy died."""
+        """Start, serve until stopped (a signal, or the parent `make` exiting), stop everything
+        and remove the logs folder. 0, or 1 if HAProxy died."""
         def on_signal(signum, frame) -> None:
             self.stopping = True
 
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, on_signal)
         code = 0
         try:
             self.start()
@@ -153,10 +180,13 @@ class Event:
                 shown = "localhost" if self.host in ("0.0.0.0", "::") else self.host
                 say(f"ready: http://{shown}:{self.port} ({self.workers} processes behind HAProxy; "
                     f"logs in {self.logs}). Ctrl+C stops everything.")
-            elif not self.stopping:
+            elif not self.stopping and not self.parent.exiting():
                 say(f"not every process answers its health check yet: see the logs in {self.logs}")
             while not self.stopping:
                 self.supervise_once()
+                if self.parent.exiting():
+                    say("make, which started this, is exiting: stopping")
+                    break
                 time.sleep(POLL_S)
         except RuntimeError as exc:
             say(f"error: {exc}")
@@ -164,6 +194,7 @@ class Event:
         finally:
             say("stopping...")
             self.stop()
+            shutil.rmtree(self.logs, ignore_errors=True)
             say("stopped.")
         return code
 
@@ -171,13 +202,61 @@ class Event:
 # --------------------------------------------------------------------------- helpers
 
 
-def render_config(bind: str, replicas: list[Replica]) -> str:
-    """deploy/haproxy.cfg with its bind address and one server line per process."""
+def render_config(bind: str, replicas: list[Replica], stats: Path) -> str:
+    """deploy/haproxy.cfg with its bind address, stats socket and one server line per process."""
     text = CONFIG.read_text()
     servers = "\n".join(f"    server {r.name} 127.0.0.1:{r.port} cookie {r.name}" for r in replicas)
-    if "@BIND@" not in text or "    # SERVERS" not in text:
-        raise RuntimeError(f"{CONFIG} lost its @BIND@ or '# SERVERS' marker")
-    return text.replace("@BIND@", bind).replace("    # SERVERS", servers)
+    if "@BIND@" not in text or "@STATS@" not in text or "    # SERVERS" not in text:
+        raise RuntimeError(f"{CONFIG} lost its @BIND@, @STATS@ or '# SERVERS' marker")
+    return text.replace("@BIND@", bind).replace("@STATS@", str(stats)).replace("    # SERVERS", servers)
+
+
+def haproxy_stats(path: Path) -> list[dict]:
+    """HAProxy's `show stat` (one row per frontend, backend and server), [] if it does not answer."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(str(path))
+            s.sendall(b"show stat\n")
+            data = b"".join(iter(lambda: s.recv(65536), b""))
+    except OSError:
+        return []
+    text = data.decode(errors="replace").lstrip("# ")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+class ParentWatch:
+    """Tells when the parent process is going away. GNU make, on SIGINT or SIGHUP, forwards
+    nothing to its children: it resets that signal to its default action and waits for them.
+    So: the parent is gone, or it no longer catches a signal it caught when we started."""
+
+    WATCHED = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.ppid = os.getppid()
+        # Only make's handlers say this (a shell may change its own while it waits for a job).
+        self.caught = self._caught() if self._name() == "make" else set()
+
+    def _name(self) -> str:
+        try:
+            return Path(f"/proc/{self.ppid}/comm").read_text().strip()
+        except OSError:
+            return ""
+
+    def _caught(self) -> set[int]:
+        try:
+            for line in Path(f"/proc/{self.ppid}/status").read_text().splitlines():
+                if line.startswith("SigCgt:"):
+                    mask = int(line.split()[1], 16)
+                    return {s for s in self.WATCHED if mask >> (s - 1) & 1}
+        except (OSError, ValueError):
+            pass
+        return set()
+
+    def exiting(self) -> bool:
+        if os.getppid() != self.ppid:
+            return True
+        return bool(self.caught) and not self.caught <= self._caught()
 
 
 def haproxy_binary() -> str:
@@ -248,7 +327,11 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def say(text: str) -> None:
-    print(f"[event {time.strftime('%H:%M:%S')}] {text}", flush=True)
+    """A line for the terminal; a terminal that is gone (EIO, EPIPE) must not stop the cleanup."""
+    try:
+        print(f"[event {time.strftime('%H:%M:%S')}] {text}", flush=True)
+    except OSError:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ def train_parser() -> argparse.ArgumentParser:
         "Train the digit CNN(s) on pictures and the trajectory model on pen paths, export them to "
         "ONNX (what the app serves), and write their report and calibration to model/."))
     p.add_argument("--members", type=int, default=1, help="bitmap CNNs in the ensemble (default 1, as shipped)")
-    p.add_argument("--epochs", type=int, default=15, help="passes over the training data (default 15, as shipped)")
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training data (default 12, as shipped)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the first member, the others take the next ones; the same seeds give "
                         "the same models (default 0)")

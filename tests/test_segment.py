@@ -98,3 +98,31 @@ def test_number_page_shows_the_number_and_each_digit(number_page):
     assert ">71<" in shown
     assert len(number_page.image) == 2, "one preview per digit"
     assert sum("%" in md.value for md in number_page.markdown) == 2, "one probability per digit"
+
+
+def real_character(char: str) -> list[np.ndarray]:
+    """The first UNIPEN dev drawing of `char` (a letter), scaled into the 100-unit box."""
+    from digits.data import read_strokes
+    from tests.conftest import UNIPEN_NONDIGIT_DEV
+
+    sample = next(s for s in read_strokes(UNIPEN_NONDIGIT_DEV) if s.char == char)
+    pts = np.concatenate(sample.strokes)
+    lo, size = pts.min(axis=0), (pts.max(axis=0) - pts.min(axis=0)).max()
+    return [(np.asarray(s) - lo) * 100 / size for s in sample.strokes]
+
+
+def test_the_number_never_names_a_digit_its_part_refuses(number_page):
+    """A letter between two digits: its part names no digit, so the headline has a "?" there,
+    never the letter's best-guess digit (issue 30: "935" beside two "not sure" parts)."""
+    number_page.session_state["number_canvas"] = canvas_state(
+        wide((SEVEN, 60, 60), (real_character("W"), 250, 60), (ONE, 480, 60)))
+    number_page.run()
+    assert not number_page.exception
+    shown = next(md.value for md in number_page.markdown if "data-testid='number'" in md.value)
+    parts_said = [md.value for md in number_page.markdown if "%" in md.value]
+    assert len(parts_said) == 3
+    refused = ["not sure" in said or "not a digit" in said for said in parts_said]
+    assert refused == [False, True, False]
+    assert "data-complete='0'" in shown and shown.count(">?<") == 1
+    text = shown.split(">", 1)[1]
+    assert text.startswith("7<span") and text.endswith("</span>1</div>")

@@ -33,6 +33,7 @@ PER_LENGTH = 500
 HEIGHT = (100, 200)  # digit height range in px before fitting the number into the canvas
 GAP = (0.10, 0.45)  # space between digits, as a share of the digit height
 TARGET_4 = 0.95  # whole-number accuracy target for 4-digit numbers
+UNREAD = "?"  # a place in the number whose part names no digit
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,18 @@ class NumberReading:
 
     @property
     def text(self) -> str:
+        """The best digit of every part (forced choice: what evaluate-numbers scores)."""
         return "".join(str(d.answer.digit) for d in self.digits)
+
+    @property
+    def shown(self) -> str:
+        """What the page may say: the named digits, and "?" where a part names none (not sure,
+        or not a digit), so the number never states a digit its own part refuses."""
+        return "".join(str(d.answer.digit) if d.answer.named else UNREAD for d in self.digits)
+
+    @property
+    def complete(self) -> bool:
+        return all(d.answer.named for d in self.digits)
 
 
 def read_number(rgba_or_gray: np.ndarray, reader: Reader, memory: Memory | None = None) -> NumberReading:

@@ -191,7 +191,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, s
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def train(data: TrainData, members: int = 1, epochs: int = 15, seed: int = 0,
+def train(data: TrainData, members: int = 1, epochs: int = 12, seed: int = 0,
           out_dir: str | os.PathLike = MODEL_DIR, batch_size: int = 128, learning_rate: float = 2e-3,
           smoothing: float = 0.05, verbose: int | None = None, calibrate: bool = True) -> dict:
     """Train `members` CNNs from scratch (seeds seed, seed+1, ...), then `finish` the folder."""

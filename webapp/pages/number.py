@@ -3,7 +3,7 @@ Draw page; the number large, then each digit with what the model saw and its pro
 
 import streamlit as st
 
-from digits.features.number import NUMBER_CANVAS, NumberReading, read_number
+from digits.features.number import NUMBER_CANVAS, UNREAD, NumberReading, read_number
 from digits.answer import NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
@@ -14,10 +14,13 @@ PER_ROW = 8  # digit previews per row; a longer number wraps
 
 
 def show_number(reading: NumberReading) -> None:
-    """The number large, then each digit: what the model saw, the digit and its probability."""
+    """The number large (a "?" where a part names no digit: the same rule as Draw), then each
+    digit: what the model saw, the digit and its probability."""
+    places = "".join(
+        f"<span style='color:#c2410c' title='not sure'>{UNREAD}</span>" if c == UNREAD else c for c in reading.shown)
     st.markdown(
-        f"<div data-testid='number' style='font-size:4.5rem;font-weight:700;line-height:1.1'>"
-        f"{reading.text}</div>",
+        f"<div data-testid='number' data-complete='{int(reading.complete)}' "
+        f"style='font-size:4.5rem;font-weight:700;line-height:1.1'>{places}</div>",
         unsafe_allow_html=True,  # only digits we computed are interpolated
     )
     unsure = 0
@@ -42,8 +45,7 @@ def show_number(reading: NumberReading) -> None:
 
 
 st.title(":material/pin: Write a number")
-st.caption("Write a few digits side by side, left to right, with a little space between them. "
-           "Esc clears, Ctrl+Z undoes.")
+st.caption("Write a few digits side by side, left to right, with a little space between them.")
 height, width = NUMBER_CANVAS
 # The digits are read when the pen lifts, from the companion's picture (webapp/live_canvas.py).
 with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE_WIDTH) as canvas:
@@ -58,5 +60,6 @@ with live_canvas("number_canvas", width, height, live=False, stroke_width=STROKE
         st.info("Write a number on the black strip: it is read when you lift the pen.", icon=":material/touch_app:")
     else:
         show_number(reading)
-        canvas.announce = f"The model reads {reading.text}."
+        canvas.announce = (f"The model reads {reading.shown}." if reading.complete else
+                           f"The model reads {reading.shown.replace(UNREAD, ' (not sure) ')}.")
     forget_button()
