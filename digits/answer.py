@@ -204,9 +204,9 @@ class Answer:
     calibrated: bool = True  # False: no calibration.json for this model (raw probabilities)
     path: str = "bitmap"  # "strokes": the pen's path was read too (fused with the picture)
     strokes_refused: bool = False  # the browser sent strokes we could not use: the picture alone
-    fallback: str = ""  # a canvas drawing read from the picture alone: why its pen's path was not read
     learnt: int | None = None  # the visitor's memory changed the answer: the remembered digit that did
     embedding: Embedding | None = None  # read with a memory: what to remember if the visitor labels it
+    fallback: str = ""  # a canvas drawing read from the picture alone: why its pen's path was not read
 
     @property
     def named(self) -> bool:
@@ -336,7 +336,8 @@ class Reader:
         else:
             p = self.probabilities(image28, seqs)[0]
         return Answer(str(self.verdicts(p[None], fused)[0]), p, np.asarray(image28, np.float32),
-                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused, learnt, embedding)
+                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused, learnt=learnt,
+                      embedding=embedding)
 
     def read(self, canvas: np.ndarray | None, json_data: object = None,
              image28: np.ndarray | None = None, memory: Memory | None = None) -> Answer | None:

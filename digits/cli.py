@@ -50,6 +50,10 @@ def train_parser() -> argparse.ArgumentParser:
                    help="also train on visitors' labelled drawings (confirmed and corrected; not the "
                         "unverified one-tap 'yes' rows) in this feedback database: a SQLite file or a "
                         "postgresql:// URL")
+    p.add_argument("--strokes-only", action="store_true",
+                   help="train the pen-path model only, keep the picture member(s) already in "
+                        "OUT/members, then export, report and calibrate both (a new pen-path model "
+                        "without the picture model's hour)")
     p.add_argument("--finish-only", action="store_true",
                    help="train nothing: export, report and calibrate the members already in "
                         "OUT/members (e.g. members trained one per machine)")
@@ -83,7 +87,9 @@ def train_main(argv: list[str] | None = None) -> int:
         if args.finish_only:
             report = finish(data, args.out, calibrate)
         else:
-            report = train(data, members=args.members, epochs=args.epochs, seed=args.seed,
+            if args.strokes_only:
+                data.description["picture_members"] = "kept from an earlier run (train.py --strokes-only)"
+            report = train(data, members=0 if args.strokes_only else args.members, epochs=args.epochs, seed=args.seed,
                            out_dir=args.out, batch_size=args.batch_size, calibrate=calibrate)
     except (DataError, ModelError, OSError) as exc:
         return _fail(str(exc))

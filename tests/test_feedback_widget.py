@@ -164,3 +164,26 @@ def test_a_root_level_secret_turns_feedback_on_on_community_cloud(tmp_path, monk
         done = threading.Event()
         warm_up(int(server.url.rsplit(":", 1)[1]), server.proc, done, timeout_s=60)  # one run of the script
     assert json.loads(out.read_text()) == {"enabled": True, "where": "postgresql://digits@db.example.com:5432/digits"}
+
+
+def test_forgetting_says_what_stays_stored_and_can_delete_it(store):
+    """"Forget my handwriting" drops the visit's memory and the "Saved as" note, says that the
+    drawings saved for training stay stored, and deletes them when asked."""
+    at = draw_page()
+    draw_on_draw_page(at, 7)
+    privacy = [c.value for c in at.caption if "no IP address" in c.value]
+    at.pills[0].set_value(int(prediction_shown(at))).run()
+    assert len(feedback.load_labelled(store).y) == 1
+    draw_on_draw_page(at, 1)
+    assert privacy and not [c.value for c in at.caption if "no IP address" in c.value], "the privacy note once a visit"
+    at.pills[0].set_value(int(prediction_shown(at))).run()
+    [forget] = [b for b in at.button if b.label == "Forget my handwriting"]
+    forget.click().run()
+    assert not at.exception and not at.success, "no 'Thank you! Saved as...' under the forgotten memory"
+    [said] = [i.value for i in at.info if "Forgotten" in i.value]
+    assert "The 2 you saved to train the next model are still stored." in said
+    [delete] = [b for b in at.button if b.label == "Delete them too"]
+    delete.click().run()
+    assert not at.exception
+    assert len(feedback.load_labelled(store).y) == 0
+    assert not [i for i in at.info if "Forgotten" in i.value]

@@ -70,12 +70,43 @@ def show_learnt(answer: Answer) -> None:
 
 
 def forget_button() -> None:
-    """"Forget my handwriting", once something is remembered."""
-    memory = visitor_memory()
+    """"Forget my handwriting", once something is remembered; then what was forgotten, and the
+    offer to delete the drawings this visit saved for training (they are not part of the memory)."""
+    memory, state = visitor_memory(), st.session_state
     if len(memory):
-        st.button("Forget my handwriting", key="forget_memory", on_click=memory.forget,
+        st.button("Forget my handwriting", key="forget_memory", on_click=_forget_memory,
                   help=f"This visit remembers {len(memory)} of your drawings, to read the next ones your way. "
                        "Nothing of it is kept after the visit.")
+    if state.get("forgot") is not None:
+        saved = len(state.get("stored_rows", []))
+        said = f"Forgotten: the {state.forgot} drawing{'s' * (state.forgot != 1)} this visit remembered."
+        if saved:
+            st.info(f"{said} The {saved} you saved to train the next model {'are' if saved != 1 else 'is'} still stored.",
+                    icon=":material/history:")
+            st.button(f"Delete {'them' if saved != 1 else 'it'} too", key="forget_stored", on_click=_delete_stored)
+        else:
+            st.info(said, icon=":material/history:")
+
+
+def _forget_memory() -> None:
+    state = st.session_state
+    state.forgot = len(visitor_memory())
+    visitor_memory().forget()
+    state.feedback_done = None  # its "Thank you! Saved as..." spoke of the memory too
+
+
+def _delete_stored() -> None:
+    state = st.session_state
+    rows = state.get("stored_rows", [])
+    try:
+        for row in list(rows):
+            feedback.forget(row)
+            rows.remove(row)
+    except (OSError, feedback.StoreError) as exc:
+        state.feedback_error = f"Sorry, your drawings could not be deleted ({exc})."
+        return
+    state.forgot = None
+    st.toast("Deleted: nothing of this visit is stored.", icon=":material/delete:")
 
 
 # --------------------------------------------------------------------------- the answer
@@ -257,8 +288,12 @@ def feedback_widget(answer: Answer, strokes: dict | None) -> None:
         st.pills("Which digit did you draw?", options=list(range(10)), key=key, on_change=_save_feedback,
                  args=(key, drawing, answer.digit, answer.digit if sure else None, image28, strokes,
                        answer.embedding, storing))
-        st.caption(f"Your answer helps train the next model. {PRIVACY}" if storing else
-                   "Your answer teaches the app your handwriting for this visit only; nothing is stored.")
+        # The privacy note in full once a visit: under every answer it was a wall of repetition.
+        if storing and state.setdefault("privacy_for", drawing) == drawing:  # the visit's first answer
+            st.caption(f"Your answer helps train the next model. {PRIVACY}")
+        else:
+            st.caption("Your answer helps train the next model." if storing else
+                       "Your answer teaches the app your handwriting for this visit only; nothing is stored.")
 
 
 def _save_feedback(key: str, drawing: str, predicted: int, named: int | None, image28: np.ndarray,
@@ -278,6 +313,8 @@ def _save_feedback(key: str, drawing: str, predicted: int, named: int | None, im
         st.session_state.feedback_error = f"Sorry, your answer could not be saved ({exc})."
         return
     st.session_state.feedback_done = (drawing, int(label), row, remembered)
+    st.session_state.setdefault("stored_rows", []).append(row)  # this visit's, for "Delete them too"
+    st.session_state.forgot = None
 
 
 def _undo_feedback(row: int | None, remembered: bool) -> None:
@@ -286,6 +323,8 @@ def _undo_feedback(row: int | None, remembered: bool) -> None:
     try:
         if row is not None:
             feedback.forget(row)
+            if row in st.session_state.get("stored_rows", []):
+                st.session_state.stored_rows.remove(row)
     except (OSError, feedback.StoreError) as exc:
         st.session_state.feedback_error = f"Sorry, your answer could not be taken back ({exc})."
     st.session_state.feedback_done = None

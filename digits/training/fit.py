@@ -194,7 +194,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, s
 def train(data: TrainData, members: int = 1, epochs: int = 12, seed: int = 0,
           out_dir: str | os.PathLike = MODEL_DIR, batch_size: int = 128, learning_rate: float = 2e-3,
           smoothing: float = 0.05, verbose: int | None = None, calibrate: bool = True) -> dict:
-    """Train `members` CNNs from scratch (seeds seed, seed+1, ...), then `finish` the folder."""
+    """Train `members` CNNs from scratch (seeds seed, seed+1, ...; 0 keeps those in out_dir), the
+    pen-path model, then `finish` the folder."""
     members_dir = Path(out_dir) / "members"
     members_dir.mkdir(parents=True, exist_ok=True)
     for k in range(seed, seed + members):
