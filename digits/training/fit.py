@@ -242,7 +242,8 @@ def train_member(data: TrainData, path: Path, epochs: int, seed: int, batch_size
 
 def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: bool = True) -> dict:
     """From the members in out_dir/members: the served ONNX graph, report.json and its
-    figures (MNIST test through the served graph), and calibration.json (on the held-out
+    figures (MNIST test through the served graph), live.json (the browser's live model, distilled
+    from that graph), and calibration.json (on the held-out
     writers of the full default split; `calibrate=False` for smoke runs and other data)."""
     from digits.training.calibrate import calibrate_model
     from digits.training.export import export_onnx
@@ -279,6 +280,12 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
         model=load_model(paths[0]),
     )
     write_figures(report, data.x_test, data.y_test, probs, out_dir)
+    # The browser's live model (model/live.json), distilled from this graph: without it, or with one
+    # of another graph, the server reads while the pen moves (webapp/live_canvas.py).
+    from digits.training.live import CHECK_IMAGES, build_live
+
+    check = data.x_val[np.random.default_rng(SPLIT_SEED).permutation(len(data.x_val))[:CHECK_IMAGES]]
+    report["training"]["live_model"] = build_live(data.x_train, out_dir, check)
     write_json_atomic(report, out_dir / "report.json")
     if calibrate:  # the held-out writers calibrate "not a digit" and "not sure", then the visitor's memory
         from digits.evaluation.adapt import fit_memory
