@@ -56,11 +56,12 @@ import streamlit as st
 
 from digits.answer import Answer
 from digits.inference import file_sha256
+from digits.model import ModelError
 from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import with_article
 
-from .widgets import get_reader, model_path, show_answer_block, show_prediction, visitor_memory
+from .widgets import _load_reader, get_reader, model_path, show_answer_block, show_prediction, visitor_memory
 
 log = logging.getLogger(__name__)
 
@@ -406,8 +407,11 @@ def browser_model_data(state: dict) -> dict:
         return {}
     sha, doc = _served(path, info.st_mtime_ns, info.st_size)
     out: dict = {"live_sha": sha}
-    reader = get_reader()
-    if doc is None or reader is None:
+    if doc is None:
+        return out
+    try:
+        reader = _load_reader(path)  # (get_reader would say a second time that the model is unusable)
+    except ModelError:
         return out
     held = st.session_state.get("_live_model_held")
     said = state.get("model")
