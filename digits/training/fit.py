@@ -280,12 +280,6 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
         model=load_model(paths[0]),
     )
     write_figures(report, data.x_test, data.y_test, probs, out_dir)
-    # The browser's live model (model/live.json), distilled from this graph: without it, or with one
-    # of another graph, the server reads while the pen moves (webapp/live_canvas.py).
-    from digits.training.live import CHECK_IMAGES, build_live
-
-    check = data.x_val[np.random.default_rng(SPLIT_SEED).permutation(len(data.x_val))[:CHECK_IMAGES]]
-    report["training"]["live_model"] = build_live(data.x_train, out_dir, check)
     write_json_atomic(report, out_dir / "report.json")
     if calibrate:  # the held-out writers calibrate "not a digit" and "not sure", then the visitor's memory
         from digits.evaluation.adapt import fit_memory
@@ -293,6 +287,13 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
         calibrate_model(onnx_path)
         fit_memory(onnx_path)
         report["real_drawings"] = real_drawing_figures(onnx_path)
+    # The browser's live model (model/live.json), distilled from this graph (after the calibration:
+    # its dev figures use it): without it, or with one of another graph, the server reads while
+    # the pen moves (webapp/live_canvas.py).
+    from digits.training.live import CHECK_IMAGES, build_live
+
+    check = data.x_val[np.random.default_rng(SPLIT_SEED).permutation(len(data.x_val))[:CHECK_IMAGES]]
+    report["training"]["live_model"] = build_live(data.x_train, out_dir, check)
     report["training"]["finish_seconds"] = round(time.time() - start, 1)
     write_json_atomic(report, out_dir / "report.json")
     return report

@@ -27,13 +27,15 @@ from digits.model import MODEL_DIR, NUM_CLASSES, Predictor
 
 LIVE_NAME = "live.json"  # beside digits.onnx
 FORMAT = "digits-live/1"
-# Three 3x3 conv blocks (16, 32, 32 maps, each halved by a 2x2 max-pool) and a 64-unit dense
-# layer: ~33 k parameters (66 kB in float16), ~1.5 M multiply-adds, a few ms in plain JavaScript.
-FILTERS = (16, 32, 32)
+# Three 3x3 conv blocks (16, 32, 64 maps, each halved by a 2x2 max-pool) and a 64-unit dense
+# layer: ~61 k parameters (122 kB in float16), ~2 M multiply-adds, a few ms in plain JavaScript.
+# (16, 32, 32) for 3 epochs agreed with the server's shown answer on only 94.5 % of dev drawings.
+FILTERS = (16, 32, 64)
 DENSE = 64
 TRAIN_IMAGES = 60_000  # a subset of the training images: distillation stays a few minutes on 2 cores
-EPOCHS = 4
+EPOCHS = 8
 CHECK_IMAGES = 5_000  # validation images the agreement with the teacher is measured on
+DEV_DRAWINGS = 1_000  # UNIPEN dev drawings the page's live answer is compared on
 
 
 def build_student(seed: int = 0):
@@ -167,6 +169,32 @@ def forward(doc: dict, x: np.ndarray) -> np.ndarray:
     return a.astype(np.float32)
 
 
+def dev_figures(doc: dict, onnx_path: Path, n: int = DEV_DRAWINGS) -> dict:
+    """On n UNIPEN dev drawings (new writers, replayed as the canvas draws them): how often the
+    answer the page shows from the live model (the served calibration and rule: a digit, ✗ or ?)
+    is the server's picture answer (what its live route showed), and how often it is right."""
+    from digits.answer import Reader, verdicts
+    from digits.data import DEV_PATH, read_strokes
+    from digits.preprocess import preprocess_canvas
+    from digits.render import render_sample
+
+    if not DEV_PATH.is_file():
+        return {}
+    reader = Reader.load(onnx_path)
+    samples = read_strokes(DEV_PATH)
+    pick = np.random.default_rng(0).choice(len(samples), min(n, len(samples)), replace=False)
+    x = np.stack([preprocess_canvas(render_sample(samples[i].strokes, int(i))) for i in pick])
+    y = np.array([samples[i].label for i in pick])
+    cal = reader.calibration
+
+    def shown(p: np.ndarray) -> np.ndarray:
+        return np.where(verdicts(p, cal.threshold) == "digit", p[:, :10].argmax(1), -1)
+
+    live, server = shown(cal.calibrate(forward(doc, x))), shown(reader.probabilities(x))
+    return {"dev_drawings": len(pick), "dev_same_answer_as_server": round(float((live == server).mean()), 4),
+            "dev_right": round(float((live == y).mean()), 4), "dev_server_right": round(float((server == y).mean()), 4)}
+
+
 def build_live(x_train: np.ndarray, out_dir: str | os.PathLike = MODEL_DIR, x_check: np.ndarray | None = None,
                images: int = TRAIN_IMAGES, epochs: int = EPOCHS, seed: int = 0) -> dict:
     """Distil out_dir/digits.onnx into out_dir/live.json from (a random subset of) x_train;
@@ -182,6 +210,7 @@ def build_live(x_train: np.ndarray, out_dir: str | os.PathLike = MODEL_DIR, x_ch
     # float16 weights: how far the served numbers are from the Keras float32 student
     diff = float(np.abs(forward(doc, check) - model.predict(check[..., None], verbose=0)).max())
     figures["float16_max_diff"] = round(diff, 5)
+    figures.update(dev_figures(doc, onnx_path))
     figures["bytes"] = (out_dir / LIVE_NAME).stat().st_size
     doc["figures"] = figures
     export_live(model, onnx_path, out_dir / LIVE_NAME, figures)
