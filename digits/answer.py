@@ -336,7 +336,8 @@ class Reader:
         else:
             p = self.probabilities(image28, seqs)[0]
         return Answer(str(self.verdicts(p[None], fused)[0]), p, np.asarray(image28, np.float32),
-                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused, learnt, embedding)
+                      self.is_calibrated, "strokes" if fused else "bitmap", strokes_refused,
+                      learnt=learnt, embedding=embedding)  # by name: `fallback` sits between
 
     def read(self, canvas: np.ndarray | None, json_data: object = None,
              image28: np.ndarray | None = None, memory: Memory | None = None) -> Answer | None:
