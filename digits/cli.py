@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
 
     adapt.add_arguments(sub.add_parser(
         "fit-memory", help="fit how a visitor's memory changes the answers, write model/memory.json"))
+    from digits.training import live
+
+    live.add_arguments(sub.add_parser(
+        "export-live", help="distil the served graph into model/live.json, the model the browser runs while the pen moves"))
     number.add_arguments(sub.add_parser(
         "evaluate-numbers", help="accuracy reading numbers of 2-6 UNIPEN dev digits on the wide canvas"))
 
@@ -190,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             return calibrate.run(args)
         if args.command == "fit-memory":
             return adapt.run(args)
+        if args.command == "export-live":
+            return _export_live(args)
         if args.command == "evaluate-numbers":
             return number.run(args)
         if args.command == "feedback":
@@ -197,6 +203,28 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ModelError) as exc:
         return _fail(str(exc))
     return _fail(f"unknown command {args.command}")
+
+
+def _export_live(args) -> int:
+    """`python -m digits export-live`: rebuild live.json for an already trained model, from the
+    training images train.py uses (each UNIPEN sample rendered --copies times)."""
+    import json
+    import time
+
+    import numpy as np
+
+    from digits.data import load_mnist
+    from digits.training.fit import mnist_and_strokes
+    from digits.training.live import CHECK_IMAGES, LIVE_NAME, build_live
+
+    start = time.time()
+    data = mnist_and_strokes(load_mnist(), copies=args.copies, seed=args.seed)
+    print(f"{len(data.x_train)} training images ready in {time.time() - start:.0f} s", flush=True)
+    check = data.x_val[np.random.default_rng(args.seed).permutation(len(data.x_val))[:CHECK_IMAGES]]
+    figures = build_live(data.x_train, args.model_dir, check, args.images, args.epochs, args.seed)
+    print(json.dumps(figures, indent=2))
+    print(f"wrote {_shown(Path(args.model_dir) / LIVE_NAME)}")
+    return 0
 
 
 def _shown(path: Path) -> str:

@@ -128,6 +128,7 @@ def test_one_correction_and_the_next_drawing_like_it_is_read_that_way(reader):
     after = read_on_canvas(reader, second, j, memory)
     assert after.named and after.digit == second.label and after.learnt == second.label
     assert after.path == "strokes" and after.probabilities.sum() == pytest.approx(1)
+    assert after.fallback == "" and isinstance(after.embedding, type(before.embedding))  # each in its own field
 
 
 def test_memory_rules_are_fitted_for_the_shipped_graphs(reader, tmp_path):

@@ -222,3 +222,59 @@ def test_the_companion_value_recorded_in_chromium_is_the_canvas_picture(name):
     _, image_data = recorded(path)
     assert value.image.shape[:2] == image_data.shape[:2]
     np.testing.assert_array_equal(preprocess_canvas(value.image) > 0.5, preprocess_canvas(image_data) > 0.5)
+
+
+# --------------------------------------------------------------------------- the browser's live model
+
+
+def companion_data(at: AppTest) -> dict:
+    [companion] = [e for e in at.get("bidi_component") if e.proto.component_name.endswith("digits_live_canvas")]
+    return json.loads(companion.proto.json)
+
+
+def test_the_live_model_goes_to_the_page_until_it_confirms(app):
+    from digits.inference import file_sha256
+    from digits.model import MODEL_PATH
+
+    data = companion_data(app)
+    sha = file_sha256(MODEL_PATH)
+    assert data["live_sha"] == sha and data["answer_key"] == "canvas-answer"
+    model = data["live_model"]
+    assert model["teacher_sha256"] == sha and model["layers"] and model["weights"]
+    assert model["calibration"]["temperature"] > 0
+    app.session_state["canvas-live"] = {"value": None, "model": {"sha": sha, "ok": True}}
+    app.run()
+    data = companion_data(app)
+    assert "live_model" not in data and data["live_sha"] == sha, "once per page, then only its sha256"
+    app.session_state["canvas-live"] = {"value": None, "model": {"need": 12345}}  # a page that lost it
+    app.run()
+    assert "live_model" in companion_data(app)
+
+
+def test_server_live_off_acknowledges_live_values_without_reading_them():
+    memory: dict = {}
+    live = read(memory, value(seq=1, final=False), FakeCanvas(), 280, 280, now=1.0, server_live=False)
+    assert not live.changed and live.image is None and live._ack["seq"] == 1
+    final = read(memory, value(seq=2, final=True), FakeCanvas(), 280, 280, now=1.1, server_live=False)
+    assert final.changed and final.final and final.image is not None
+
+
+def test_a_live_model_of_another_graph_is_not_handed_out(tmp_path):
+    import shutil
+
+    from digits.inference import file_sha256
+    from digits.model import MODEL_DIR
+    from webapp.live_canvas import _served
+
+    graph = tmp_path / "digits.onnx"
+    shutil.copy(MODEL_DIR / "digits.onnx", graph)
+    doc = json.loads((MODEL_DIR / "live.json").read_text())
+    (tmp_path / "live.json").write_text(json.dumps(doc))
+    sha, given = _served(str(graph), 1, 1)
+    assert sha == file_sha256(graph) and given is not None and given["teacher_sha256"] == sha
+    (tmp_path / "live.json").write_text(json.dumps(doc | {"teacher_sha256": "0" * 64}))  # a retrained graph
+    assert _served(str(graph), 2, 1) == (sha, None)
+    (tmp_path / "live.json").write_text("{not json")
+    assert _served(str(graph), 3, 1) == (sha, None)
+    (tmp_path / "live.json").unlink()
+    assert _served(str(graph), 4, 1) == (sha, None)

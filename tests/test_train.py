@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from digits.inference import file_sha256
 from digits.model import Predictor
 from digits.training.network import load_model
 from digits.training.network import save_atomic
@@ -35,6 +36,9 @@ def test_train_writes_model_report_and_figures(tmp_path):
     x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
     expected = np.mean([m.predict_on_batch(x[..., None]) for m in members], axis=0)
     np.testing.assert_allclose(served.network.probabilities(x[..., None]), expected, atol=1e-5)
+    live = json.loads((tmp_path / "live.json").read_text())  # the browser's live model, of this graph
+    assert live["teacher_sha256"] == file_sha256(tmp_path / "digits.onnx")
+    assert report["training"]["live_model"]["params"] < 100_000
 
 
 def test_bad_arguments_are_refused():

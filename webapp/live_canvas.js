@@ -1,9 +1,17 @@
 // The live-reading companion of streamlit-drawable-canvas 0.13.0 (webapp/live_canvas.py).
+// live_model.js comes before it in the same module (loadLiveModel, preprocessRGBA, liveForward,
+// liveAnswer, percentText).
 //
 // It does not draw: it finds the canvas component of the same page (an open shadow root
 // inside the element container `.st-key-<canvas key>`), listens to the pen on Fabric's
-// `canvas.upper-canvas`, and sends Python small PNG snapshots of what is on the canvas:
-//   - while the pen moves (when data.live): at most one every INTERVAL_MS, and only one in
+// `canvas.upper-canvas`, and:
+//   - while the pen moves (when data.live), reads the drawing itself with the live model
+//     (data.live_model, handed over once per page and kept on window; used only while its
+//     teacher's sha256 is data.live_sha, the served graph's) at most every BROWSER_MS, and shows
+//     the guess in the page's answer box (`.st-key-<data.answer_key>`), in place of what is there,
+//     until the final answer arrives. Python gets nothing while the pen moves.
+//     If it cannot (no model, another graph, no answer box, a JavaScript error), the server's
+//     live route: small PNG snapshots, at most one every INTERVAL_MS, and only one in
 //     flight: the next waits until Python echoes back (data.ack) the sequence number it has
 //     processed, so a slow run is never interrupted by the next value (no starving);
 //   - at pen-up, at once (no debounce): the final one, marked final, together with a click on
@@ -22,6 +30,8 @@ const INTERVAL_MS = 200; // at most one live snapshot per interval (server CPU: 
 const ACK_TIMEOUT_MS = 2000; // a value whose run never finished: stop waiting for its echo
 const FIND_TIMEOUT_MS = 10000; // the canvas must be found by then, else status "missing"
 const WATCH_MS = 250; // how often an attached companion checks that its canvas is still the one shown
+const BROWSER_MS = 30; // the browser's live guess: at most one per 30 ms (each takes a few ms)
+const LIVE_CSS = '[data-digits-live="1"] > :not(.lc-live-answer) { display: none !important; }';
 
 const SEL = {
   host: '[data-testid="stBidiComponentIsolated"]',
@@ -108,7 +118,7 @@ function send(s, final) {
 }
 
 function maybeSendLive(s) {
-  if (!s.down || !s.dirty || !s.data.live || s.frame) return;
+  if (!s.down || !s.dirty || !s.data.live || s.frame || s.data.server_live === false) return;
   const t = now();
   if (s.inFlight && t - s.inFlightAt < ACK_TIMEOUT_MS) return; // the echo calls us again
   const wait = s.lastSend + INTERVAL_MS - t;
@@ -120,13 +130,136 @@ function maybeSendLive(s) {
   s.frame = requestAnimationFrame(() => { s.frame = 0; if (s.down) send(s, false); });
 }
 
+// ---------------------------------------------------------------- the live guess in the browser
+
+// The live model for data.live_sha, loaded once per page (kept on window: a companion of another
+// page, or of the next Challenge round, uses it too), or null.
+function browserModel(s) {
+  const d = s.data, models = (window.__digitsLiveModels = window.__digitsLiveModels || {});
+  if (!d.live || !d.live_sha || s.browserBroken) return null;
+  if (d.live_model && !(d.live_model.teacher_sha256 in models)) {
+    let ok = false;
+    try {
+      const m = loadLiveModel(d.live_model);
+      m.calibration = d.live_model.calibration;
+      models[m.teacher] = m;
+      ok = true;
+    } catch (err) {
+      models[d.live_model.teacher_sha256] = null;
+      console.error("digits live canvas: the live model could not be loaded:", err);
+    }
+    // Python stops sending it (once per page); ok=false too: it would fail again.
+    s.setStateValue("model", { sha: d.live_model.teacher_sha256, ok });
+  }
+  const m = models[d.live_sha];
+  if (m === undefined && !d.live_model && !s.asked) { // this page lost it (should not happen): ask once
+    s.asked = true;
+    s.setStateValue("model", { need: Math.floor(Math.random() * 1e9) });
+  }
+  return m && m.teacher === d.live_sha ? m : null;
+}
+
+function answerBox(s) {
+  return document.querySelector(".st-key-" + CSS.escape(s.data.answer_key || ""));
+}
+
+// Reads the canvas (background, finished strokes, the stroke in progress) with the live model.
+function browserGuess(s) {
+  s.guessFrame = 0;
+  if (!s.down || !s.canvas || !s.canvas.lower.isConnected) return;
+  const model = browserModel(s), box = answerBox(s);
+  if (!model || !box) { s.route = "server"; maybeSendLive(s); return; }
+  try {
+    const t0 = now(), c = s.canvas;
+    // Big (kiosk) canvases are read at most 280 px wide: the 28x28 needs no more.
+    const k = Math.min(1, 280 / c.lower.width), w = Math.round(c.lower.width * k), h = Math.round(c.lower.height * k);
+    if (!s.scratchGuess) s.scratchGuess = document.createElement("canvas");
+    const out = s.scratchGuess;
+    if (out.width !== w || out.height !== h) { out.width = w; out.height = h; }
+    const ctx = out.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, w, h);
+    for (const layer of [c.background, c.lower, c.upper]) if (layer) ctx.drawImage(layer, 0, 0, w, h);
+    const x = preprocessRGBA(ctx.getImageData(0, 0, w, h).data, w, h);
+    s.lastGuess = now();
+    if (!x) return;
+    const answer = liveAnswer(liveForward(model, x), model.calibration);
+    showGuess(s, box, answer);
+    s.guesses += 1;
+    window.__digitsBrowserGuesses = (window.__digitsBrowserGuesses || 0) + 1; // for the tests and bench/live.py
+    window.__digitsBrowserGuessMs = now() - t0;
+  } catch (err) { // never again on this page: the server's route from now on
+    s.browserBroken = true;
+    s.route = "server";
+    console.error("digits live canvas: the browser's live guess failed:", err);
+    maybeSendLive(s);
+  }
+}
+
+// What show_answer_block(live=True) shows, in the answer box, over what is there (hidden by CSS)
+// until the final answer arrives.
+function showGuess(s, box, a) {
+  if (!document.querySelector("style[data-digits-live]")) {
+    const style = document.createElement("style");
+    style.dataset.digitsLive = "";
+    style.textContent = LIVE_CSS;
+    document.head.appendChild(style);
+  }
+  let el = box.querySelector(":scope > .lc-live-answer");
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "lc-live-answer";
+    el.innerHTML = "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>" +
+      "<span data-testid='prediction' data-live='1' data-source='browser' style='font-size:6rem;font-weight:700;line-height:1;opacity:0.75'></span>" +
+      "<span data-testid='probability' style='font-size:1.75rem;flex:1;opacity:0.75'><span></span>" +
+      "<br><span style='font-size:0.9rem'>reading as you draw…</span></span></div>";
+    box.prepend(el);
+  }
+  box.dataset.digitsLive = "1";
+  s.guessBox = box;
+  const big = el.querySelector("[data-testid='prediction']"), share = el.querySelector("[data-testid='probability'] > span");
+  big.dataset.verdict = a.verdict;
+  big.textContent = a.verdict === "digit" ? String(a.digit) : a.verdict === "not a digit" ? "✗" : "?";
+  share.textContent = a.verdict === "digit" ? percentText(a.confidence) : "";
+}
+
+function hideGuess(s) {
+  const box = s.guessBox;
+  s.guessBox = null;
+  clearTimeout(s.hideTimer);
+  if (!box) return;
+  delete box.dataset.digitsLive;
+  box.querySelector(":scope > .lc-live-answer")?.remove();
+}
+
+function maybeGuess(s) {
+  if (!s.down || s.guessFrame || s.guessTimer) return;
+  const wait = s.lastGuess + BROWSER_MS - now();
+  if (wait > 0) { s.guessTimer = setTimeout(() => { s.guessTimer = 0; maybeGuess(s); }, wait); return; }
+  // Next frame: Fabric has then drawn the latest move on the upper canvas.
+  s.guessFrame = requestAnimationFrame(() => browserGuess(s));
+}
+
+function onMove(s) {
+  if (!s.down || !s.data.live) return;
+  s.dirty = true;
+  if (s.route === "browser") maybeGuess(s);
+  else maybeSendLive(s);
+}
+
 function penDown(s, e) {
   if (e.button > 0) return;
   activate(s);
   s.down = true;
   s.lastSend = now() - INTERVAL_MS + FIRST_MS;
+  s.lastGuess = 0;
+  clearTimeout(s.hideTimer);
   s.dirty = true;
-  maybeSendLive(s);
+  // The browser's route when it has the model and the page an answer box; else the server's.
+  s.route = s.data.live && browserModel(s) && answerBox(s) ? "browser" : s.data.server_live === false ? "none" : "server";
+  s.el.dataset.liveRoute = s.route;
+  if (s.route === "browser") maybeGuess(s);
+  else if (s.route === "server") maybeSendLive(s);
 }
 
 function penUp(s) {
@@ -134,6 +267,10 @@ function penUp(s) {
   s.down = false;
   if (s.timer) { clearTimeout(s.timer); s.timer = 0; }
   if (s.frame) { cancelAnimationFrame(s.frame); s.frame = 0; }
+  if (s.guessTimer) { clearTimeout(s.guessTimer); s.guessTimer = 0; }
+  if (s.guessFrame) { cancelAnimationFrame(s.guessFrame); s.guessFrame = 0; }
+  // The browser's guess stays until the final answer is on the page (or, if it never comes, a while).
+  if (s.guessBox) s.hideTimer = setTimeout(() => hideGuess(s), ACK_TIMEOUT_MS);
   // Called in the capture phase, before Fabric's pen-up handlers. Those add the finished path
   // (the canvas' history saves it in a microtask) and ask for an animation frame to draw it on
   // the lower canvas; a frame requested after them runs after that drawing: the snapshot then
@@ -195,7 +332,7 @@ function attach(s) {
   }
   found.root.host.style.setProperty("--dc-aspect", `${found.lower.width} / ${found.lower.height}`);
   const up = () => penUp(s);
-  const move = () => { if (s.down) { s.dirty = true; maybeSendLive(s); } };
+  const move = () => onMove(s);
   const down = (e) => penDown(s, e);
   found.upper.addEventListener("pointerdown", down);
   addEventListener("pointermove", move, true);
@@ -247,6 +384,7 @@ function init(parentElement, data) {
   const s = {
     el, data, seq: 0, sent: 0, sid: Math.random().toString(36).slice(2, 12), born: now(),
     down: false, dirty: false, inFlight: 0, inFlightAt: 0, lastSend: 0, timer: 0, frame: 0,
+    route: "server", guesses: 0, lastGuess: 0, guessFrame: 0, guessTimer: 0, guessBox: null, hideTimer: 0,
     canvas: null, buttons: {}, announce: el.querySelector(".lc-announce"),
   };
   for (const b of el.querySelectorAll("button[data-act]")) {
@@ -277,7 +415,10 @@ export default function (component) {
   if (s.finalSeq && data.ack && data.ack.sid === s.sid && data.ack.seq >= s.finalSeq) {
     window.__digitsLiveFinalShown = now();
     s.finalSeq = 0;
+    if (!s.down) hideGuess(s); // the final answer replaces the browser's guess
   }
+  // Load (and confirm) the model before the first stroke; the status is for the tests.
+  s.el.dataset.browserModel = browserModel(s) ? "ready" : "off";
   // Python has processed this value: the next live snapshot may go.
   if (s.inFlight && data.ack && data.ack.sid === s.sid && data.ack.seq >= s.inFlight) {
     s.inFlight = 0;
@@ -285,6 +426,7 @@ export default function (component) {
   }
   return () => {
     clearTimeout(s.timer); cancelAnimationFrame(s.frame);
+    clearTimeout(s.guessTimer); cancelAnimationFrame(s.guessFrame); hideGuess(s);
     detach(s);
     delete parentElement.__digitsLive;
   };

@@ -5,8 +5,13 @@ only tells Python about a drawing 200 ms after pen-up (a debounce), and nothing 
 moves. The companion (`live_canvas.js`, a Components-v2 component: inline strings, no iframe,
 no build step) sits under it in the same page, finds the canvas' own bitmaps, and sends:
 
-- while the pen moves (``live=True``): a PNG snapshot at most every 200 ms, one in flight: the
-  next goes only once Python has echoed back (``data.ack``) the sequence number it processed;
+- while the pen moves (``live=True``): nothing, when the browser reads the drawing itself with the
+  live model (model/live.json, distilled from the served graph by digits/training/live.py, run by
+  live_model.js); it is handed to the page once (``data.live_model``, until the page confirms it)
+  and used only while its teacher's sha256 is the served graph's (``data.live_sha``). Otherwise
+  (no live model, another graph, a JavaScript error) the server's live route: a PNG snapshot at
+  most every 200 ms, one in flight: the next goes only once Python has echoed back
+  (``data.ack``) the sequence number it processed;
 - at pen-up, at once: the final snapshot, and the canvas' own value (its strokes) in the same
   rerun, by clicking the canvas' hidden "Update the app with this drawing" button.
 
@@ -37,7 +42,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +55,13 @@ import numpy as np
 import streamlit as st
 
 from digits.answer import Answer
+from digits.inference import file_sha256
+from digits.model import ModelError
 from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, STROKE_WIDTH
 from digits.text import with_article
 
-from .widgets import get_reader, show_answer_block, show_prediction, visitor_memory
+from .widgets import _load_reader, get_reader, model_path, show_answer_block, show_prediction, visitor_memory
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +73,12 @@ MAX_SEQ = 2**53  # JavaScript's exact integers
 MIN_LIVE_GAP_S = 0.04  # live values closer together than this are not read (the JS sends <= 1/200 ms)
 SID_MAX = 32
 LIVE_SCALE = 2  # live snapshots may come at 1/LIVE_SCALE of the canvas' size (only the guess needs them)
+LIVE_MODEL_NAME = "live.json"  # beside the served graph (digits/training/live.py writes it)
+LIVE_MODEL_FORMAT = "digits-live/1"
+ROUTES = ("auto", "browser", "server")  # who reads while the pen moves: see live_canvas' `route`
 
-_JS = (Path(__file__).with_name("live_canvas.js")).read_text()
+# One inline module: the live model's code (also run alone by tests/test_live_model.py), then the companion.
+_JS = Path(__file__).with_name("live_model.js").read_text() + Path(__file__).with_name("live_canvas.js").read_text()
 _CSS = """
 .lc { display: flex; flex-direction: column; gap: 0.35rem; margin-top: 0.5rem; max-width: 100%;
       font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
@@ -214,6 +227,7 @@ class Reading:
     seq: int = 0
     canvas: Any = None  # the canvas' own CanvasResult (json_data, image_data)
     changed: bool = False  # something new arrived in this run
+    key: str = ""  # the canvas' key: the answer goes in the container answer_key(key)
     _ack: dict = field(default_factory=dict, repr=False)
 
 
@@ -229,7 +243,8 @@ def _same_drawing(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     return a.shape == b.shape and float(np.abs(a - b).max()) < 0.02
 
 
-def read(memory: dict, raw: Any, canvas, width: int, height: int, now: float) -> Reading:
+def read(memory: dict, raw: Any, canvas, width: int, height: int, now: float,
+         server_live: bool = True) -> Reading:
     """Decide what this run shows, from the companion's value (raw), the canvas' own value and
     what this session saw before (memory, updated in place). Pure apart from `memory`.
 
@@ -239,6 +254,8 @@ def read(memory: dict, raw: Any, canvas, width: int, height: int, now: float) ->
       snapshot (its strokes, arriving late), nothing new is shown (no flicker, no second
       answer); else (undo, redo, clear, or no companion) the canvas' picture is read.
     - Otherwise what was shown last is shown again.
+
+    With ``server_live=False`` (the browser's live route only) live values are acknowledged, not read.
     """
     json_data = getattr(canvas, "json_data", None)
     shown: Reading | None = memory.get("shown")
@@ -256,7 +273,7 @@ def read(memory: dict, raw: Any, canvas, width: int, height: int, now: float) ->
                 memory["sid"], memory["seq"] = value.sid, 0
             if value.seq <= memory.get("seq", 0):
                 pass  # a replay or an old value: nothing new
-            elif not value.final and now - memory.get("live_t", 0.0) < MIN_LIVE_GAP_S:
+            elif not value.final and (not server_live or now - memory.get("live_t", 0.0) < MIN_LIVE_GAP_S):
                 memory["seq"] = value.seq  # too fast: acknowledged, not read
             else:
                 memory["seq"] = value.seq
@@ -291,13 +308,20 @@ def read(memory: dict, raw: Any, canvas, width: int, height: int, now: float) ->
 class live_canvas:  # noqa: N801 (used as a function: `with live_canvas(...) as reading`)
     """The canvas, then (on exit, after the page showed its answer) the companion's buttons
     under it. The companion is rendered last so that its echo of the sequence number reaches
-    the browser only once the answer has been sent."""
+    the browser only once the answer has been sent.
+
+    `route` says who reads while the pen moves: "auto" (the browser's live model when it can,
+    else the server), "browser" (the server reads no live value: tests, and a process that must
+    spare its CPU) or "server" (the browser model off). `?live_route=` in the URL overrides it
+    for one device (a slow phone, the browser tests)."""
 
     def __init__(self, key: str, width: int = CANVAS, height: int | None = None, *, live: bool = True,
-                 controls: str = "full", stroke_width: float | None = None):
+                 controls: str = "full", stroke_width: float | None = None, route: str = "auto"):
         self.key, self.width, self.height = key, width, height or width
         self.live, self.controls = live, controls
         self.stroke_width = stroke_width if stroke_width is not None else max(1, round(STROKE_WIDTH * width / CANVAS))
+        asked = st.query_params.get("live_route", "")
+        self.route = asked if asked in ROUTES else route
 
     def __enter__(self) -> Reading:
         from streamlit_drawable_canvas import st_canvas  # registers itself: needs Streamlit running
@@ -311,7 +335,9 @@ class live_canvas:  # noqa: N801 (used as a function: `with live_canvas(...) as 
         raw = None
         if self.supported:
             raw = (st.session_state.get(self.companion_key) or {}).get("value")
-        self.reading = read(memory, raw, canvas, self.width, self.height, time.monotonic())
+        self.reading = read(memory, raw, canvas, self.width, self.height, time.monotonic(),
+                            server_live=self.route != "browser")
+        self.reading.key = self.key
         return self.reading
 
     @property
@@ -321,16 +347,86 @@ class live_canvas:  # noqa: N801 (used as a function: `with live_canvas(...) as 
     def __exit__(self, *exc) -> None:
         if exc[0] is not None or not self.supported:
             return
+        data = {"canvas_key": self.key, "live": bool(self.live), "controls": self.controls,
+                "width": self.width, "ack": self.reading._ack, "announce": self.reading.announce,
+                "server_live": self.route != "browser", "answer_key": answer_key(self.key)}
+        if self.live and self.route != "server":
+            data.update(browser_model_data(st.session_state.get(self.companion_key) or {}))
         with self.slot:
             _companion()(
                 key=self.companion_key,
-                data={"canvas_key": self.key, "live": bool(self.live), "controls": self.controls,
-                      "width": self.width, "ack": self.reading._ack, "announce": self.reading.announce},
-                default={"value": None},
+                data=data,
+                default={"value": None, "model": None},
                 on_value_change=_noop,
+                on_model_change=_noop,
                 width="content",
                 height="content",
             )
+
+
+def answer_key(canvas_key: str) -> str:
+    """The container show_answer draws in: the browser shows its live guess there too."""
+    return f"{canvas_key}-answer"
+
+
+# --------------------------------------------------------------------------- the browser's live model
+
+
+@functools.lru_cache(maxsize=4)
+def _served(path: str, mtime_ns: int, size: int) -> tuple[str, dict | None]:
+    """(the served graph's sha256, the live model beside it as the page gets it, or None).
+    Once per server and model file: the sha256 of a 1.3 MB file is ~3 ms."""
+    sha = file_sha256(path)
+    live = Path(path).with_name(LIVE_MODEL_NAME)
+    try:
+        doc = json.loads(live.read_text())
+        if doc.get("format") != LIVE_MODEL_FORMAT:
+            raise ValueError(f"format {doc.get('format')!r}")
+    except FileNotFoundError:
+        return sha, None
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("%s is not usable (%s): the server reads while the pen moves", live, exc)
+        return sha, None
+    if doc.get("teacher_sha256") != sha:  # the page would refuse it too: not sent at all
+        log.warning("%s was distilled from another graph than %s (rebuild it: python -m digits export-live); "
+                    "the server reads while the pen moves", live, path)
+        return sha, None
+    keep = ("format", "dtype", "classes", "layers", "weights", "teacher_sha256")
+    return sha, {k: doc[k] for k in keep if k in doc}
+
+
+def browser_model_data(state: dict) -> dict:
+    """What the companion needs to read in the browser: the served graph's sha256 on every run
+    (a few bytes), and the live model with the served calibration until this session's page
+    confirmed it holds it (``state["model"]``: ``{"sha", "ok"}``), or asks for it again
+    (``{"need": n}``: a page that lost it). About 90 kB, once per page, never per drawing."""
+    path = model_path()
+    try:
+        info = os.stat(path)
+    except OSError:
+        return {}
+    sha, doc = _served(path, info.st_mtime_ns, info.st_size)
+    out: dict = {"live_sha": sha}
+    if doc is None:
+        return out
+    try:
+        reader = _load_reader(path)  # (get_reader would say a second time that the model is unusable)
+    except ModelError:
+        return out
+    held = st.session_state.get("_live_model_held")
+    said = state.get("model")
+    if isinstance(said, dict):  # untrusted: only compared with our own strings
+        if said.get("sha") == sha:
+            held = sha
+        elif "need" in said and said.get("need") != st.session_state.get("_live_model_need"):
+            st.session_state["_live_model_need"] = said.get("need") if isinstance(said.get("need"), (int, str)) else None
+            held = None
+        st.session_state["_live_model_held"] = held
+    if held != sha:
+        cal = reader.calibration
+        out["live_model"] = {**doc, "calibration": {"temperature": cal.temperature,
+                                                     "nondigit_bias": cal.nondigit_bias, "threshold": cal.threshold}}
+    return out
 
 
 def _noop() -> None:
@@ -373,6 +469,13 @@ def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, i
     reader = get_reader()
     if reader is None:
         return None
+    # A keyed box: while the pen moves, the browser shows its own live guess in its place.
+    with st.container(key=answer_key(reading.key)) if reading.key else st.container():
+        return _show_answer(reader, reading, image28, empty_hint, icon, page)
+
+
+def _show_answer(reader, reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
+                 page: str) -> Answer | None:
     if reading.error:
         show_unreadable()
     elif image28 is None:

@@ -243,7 +243,8 @@ def train_member(data: TrainData, path: Path, epochs: int, seed: int, batch_size
 
 def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: bool = True) -> dict:
     """From the members in out_dir/members: the served ONNX graph, report.json and its
-    figures (MNIST test through the served graph), and calibration.json (on the held-out
+    figures (MNIST test through the served graph), live.json (the browser's live model, distilled
+    from that graph), and calibration.json (on the held-out
     writers of the full default split; `calibrate=False` for smoke runs and other data)."""
     from digits.training.calibrate import calibrate_model
     from digits.training.export import export_onnx
@@ -287,6 +288,13 @@ def finish(data: TrainData, out_dir: str | os.PathLike = MODEL_DIR, calibrate: b
         calibrate_model(onnx_path)
         fit_memory(onnx_path)
         report["real_drawings"] = real_drawing_figures(onnx_path)
+    # The browser's live model (model/live.json), distilled from this graph (after the calibration:
+    # its dev figures use it): without it, or with one of another graph, the server reads while
+    # the pen moves (webapp/live_canvas.py).
+    from digits.training.live import CHECK_IMAGES, build_live
+
+    check = data.x_val[np.random.default_rng(SPLIT_SEED).permutation(len(data.x_val))[:CHECK_IMAGES]]
+    report["training"]["live_model"] = build_live(data.x_train, out_dir, check)
     report["training"]["finish_seconds"] = round(time.time() - start, 1)
     write_json_atomic(report, out_dir / "report.json")
     return report

@@ -190,3 +190,51 @@ def test_buttons_and_keys_act_on_the_canvas_history(live_page: Page) -> None:
     page.keyboard.press("Escape")
     expect(page.locator(EMPTY)).to_be_visible(timeout=30_000)
     expect(page.locator(READS)).to_contain_text("objects=0")
+
+
+# --------------------------------------------------------------------------- the browser's live guess
+
+
+def live_route_page(browser: Browser, app_server: Server, route: str) -> Page:
+    page = new_page(browser, f"{app_server.url}/?live_route={route}")
+    assert_attached(page)
+    return page
+
+
+def test_the_guess_before_pen_up_is_the_browsers(browser: Browser, app_server: Server) -> None:
+    """Draw page with the server's live route off: a guess still shows while the pen is down
+    (the live model in the browser), no live picture goes to the server, and the final answer
+    after pen-up is the server's."""
+    page = live_route_page(browser, app_server, "browser")
+    try:
+        expect(page.locator(COMPANION)).to_have_attribute("data-browser-model", "ready", timeout=15_000)
+        slow_stroke(page, [(70, 50), (210, 50), (115, 240)])
+        guess = page.locator(f"{PREDICTION}[data-live='1'][data-source='browser']")
+        expect(guess).to_be_visible(timeout=10_000)  # while the pen is still down
+        expect(guess).to_have_text("7")
+        assert page.locator(COMPANION).get_attribute("data-live-route") == "browser"
+        assert page.evaluate("() => window.__digitsLiveSent || 0") == 0, "no live picture went to the server"
+        assert page.evaluate("() => window.__digitsBrowserGuesses") >= 3
+        page.mouse.up()
+        final = page.locator(f"{PREDICTION}:not([data-live])")
+        expect(final).to_have_text("7", timeout=30_000)
+        expect(guess).to_have_count(0)  # the final answer replaced the browser's guess
+        expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
+    finally:
+        close_page(page)
+
+
+def test_without_the_browser_model_the_server_reads_while_the_pen_moves(browser: Browser, app_server: Server) -> None:
+    page = live_route_page(browser, app_server, "server")
+    try:
+        expect(page.locator(COMPANION)).to_have_attribute("data-browser-model", "off")
+        slow_stroke(page, [(70, 50), (210, 50), (115, 240)])
+        guess = page.locator(f"{PREDICTION}[data-live='1']")
+        expect(guess).to_be_visible(timeout=30_000)  # while the pen is still down
+        assert guess.get_attribute("data-source") is None, "the server's live guess"
+        assert page.evaluate("() => window.__digitsLiveSent || 0") >= 1
+        assert page.evaluate("() => window.__digitsBrowserGuesses || 0") == 0
+        page.mouse.up()
+        expect(page.locator(f"{PREDICTION}:not([data-live])")).to_have_text("7", timeout=30_000)
+    finally:
+        close_page(page)
