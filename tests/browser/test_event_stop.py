@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -26,16 +27,45 @@ pytestmark = pytest.mark.browser
 READY = re.compile(r"ready: .* logs in (\S+)\)")
 
 
-def start(how: str, port: int) -> tuple[subprocess.Popen, list[str]]:
+class Terminal:
+    """The launcher's output, read the way a terminal does; `close` is the terminal going away:
+    the launcher's next write fails (EPIPE), as after a dropped SSH session."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.lines: list[str] = []
+        self.open = threading.Event()
+        self.open.set()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        buf = b""
+        while self.open.is_set():
+            if select.select([self.read_fd], [], [], 0.1)[0]:
+                chunk = os.read(self.read_fd, 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                *done, buf = buf.split(b"\n")
+                self.lines += [line.decode(errors="replace") + "\n" for line in done]
+
+    def close(self) -> None:
+        self.open.clear()
+        self.thread.join(5)
+        os.close(self.read_fd)
+
+
+def start(how: str, port: int) -> tuple[subprocess.Popen, Terminal]:
     if how == "make":
         cmd = ["make", "-s", "event", "WORKERS=1", f"PORT={port}"]
     else:
         cmd = [sys.executable, "-m", "deploy.event", "--workers", "1", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    terminal = Terminal()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=terminal.write_fd, stderr=subprocess.STDOUT,
                             start_new_session=True)  # no terminal's signals but ours
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    return proc, lines
+    os.close(terminal.write_fd)
+    return proc, terminal
 
 
 def wait_line(lines: list[str], pattern: re.Pattern, proc: subprocess.Popen, timeout_s: float = 120) -> re.Match:
@@ -58,7 +88,8 @@ def port_free(port: int) -> bool:
 def test_ready_means_routed_and_every_stop_ends_everything(how: str) -> None:
     haproxy_or_skip()
     port = free_port()
-    proc, lines = start(how, port)
+    proc, terminal = start(how, port)
+    lines = terminal.lines
     try:
         logs = Path(wait_line(lines, READY, proc)[1])
         # Ready means HAProxy routes: the first request through it is served, not a 503.
@@ -71,7 +102,7 @@ def test_ready_means_routed_and_every_stop_ends_everything(how: str) -> None:
         if how == "make":  # make forwards no SIGINT to its children: the launcher notices
             proc.send_signal(signal.SIGINT)
         elif how == "closed-terminal":  # the terminal goes first, then its hang-up
-            proc.stdout.close()
+            terminal.close()
             proc.send_signal(signal.SIGHUP)
         else:
             proc.send_signal({"ctrl-c": signal.SIGINT, "sigterm": signal.SIGTERM, "sighup": signal.SIGHUP}[how])
@@ -85,3 +116,5 @@ def test_ready_means_routed_and_every_stop_ends_everything(how: str) -> None:
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        if terminal.open.is_set():
+            terminal.close()
