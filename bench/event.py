@@ -1,5 +1,6 @@
 """`python -m bench.event` (`make bench-event`): drawings/s answered with final-answer p95 <= 300 ms
-through HAProxy (deploy/event.py) with 1 and then 2 app processes, in one run, live reading off;
+through HAProxy (deploy/event.py) with 1 and then 2 app processes, in one run, live reading on as
+a visitor has it (read in the browser: the server gets finals only);
 the ladder climbs past what one process answers (~50/s), so 1 vs 2 processes is a real figure.
 
 The load is bench.loadgen's (websocket visitors speaking Streamlit's protocol, each lifting the
@@ -42,8 +43,9 @@ def measure(workers: int, rates: list[float], seconds: float, visitors: int) -> 
         if not event.wait_ready():
             raise RuntimeError(f"the app processes did not start: see {event.logs}")
         pids = [event.proxy.pid, *(r.proc.pid for r in event.replicas)]
+        # Live reading on, as a visitor has it: the browser reads while the pen moves.
         result = asyncio.run(sweep(f"http://127.0.0.1:{event.port}", rates, seconds, visitors, False,
-                                   lambda: sum(map(cpu_s, pids))))
+                                   lambda: sum(map(cpu_s, pids)), browser=True))
     finally:
         event.stop()
     return {"workers": workers, **result}

@@ -11,7 +11,12 @@ Each simulated visitor is one websocket session speaking Streamlit's own protoco
   canvas' own value (`{"drawing": {"raw": <Fabric JSON>, "data": <data URL>}}`), the page's
   script hash, the fragment id and the hashes of the cacheable elements it already holds;
 - 1 s after the pen-up, a clear (the canvas' empty value), as people clear between drawings;
-- with live reading on (mode "live"), in the 2.6 s before the pen-up, 13 live snapshots (the
+- with live reading on as a visitor has it (mode "browser", the default's second mode): the
+  toggle on, the page holding the live model (the companion's `model` state names the served
+  graph's sha256, so the server sends only that), and no live snapshot: the browser reads while
+  the pen moves, the server gets the final picture only;
+- with live reading on by the server's route (mode "live": no live model in the browser, or
+  `?live_route=server`), in the 2.6 s before the pen-up, 13 live snapshots (the
   median per drawing in bench.live's real-Chromium run), one every 200 ms and one in flight,
   as live_canvas.js does (the next waits for the run of the previous one).
 
@@ -142,6 +147,7 @@ class Visitor:
     sid: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     seq: int = 0
     toggle: bool = True
+    model_sha: str = ""  # browser mode: the live model this page holds (the served graph's sha256)
     waiter: asyncio.Future | None = None
     answer_t: float | None = None
     answer_text: str = ""
@@ -218,8 +224,11 @@ class Visitor:
 
     def _companion(self, png: str, final: bool) -> str:
         self.seq += 1
-        return json.dumps({"value": {"v": 1, "sid": self.sid, "seq": self.seq, "final": final, "png": png,
-                                     "w": CANVAS, "h": CANVAS}})
+        state = {"value": {"v": 1, "sid": self.sid, "seq": self.seq, "final": final, "png": png,
+                           "w": CANVAS, "h": CANVAS}}
+        if self.model_sha:
+            state["model"] = {"sha": self.model_sha, "ok": True}
+        return json.dumps(state)
 
     async def drawing(self, d: Drawing, live: bool, due: float) -> tuple[float, float]:
         """Pen-up at `due` (perf_counter); with live, live snapshots every LIVE_INTERVAL_S in the
@@ -234,7 +243,7 @@ class Visitor:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         self.want_answer = True
         sent = time.perf_counter()
-        await self._rerun({TOGGLE_KEY: live, COMPANION_KEY: self._companion(d.final_png, True),
+        await self._rerun({TOGGLE_KEY: live or self.toggle, COMPANION_KEY: self._companion(d.final_png, True),
                            CANVAS_KEY: d.canvas_value})
         if self.answer_t is None:
             raise RuntimeError("the run finished without a final answer")
@@ -242,7 +251,7 @@ class Visitor:
         return self.answer_t - due, sent - due
 
     async def clear(self, live: bool) -> None:
-        await self._rerun({TOGGLE_KEY: live, CANVAS_KEY: EMPTY_CANVAS})
+        await self._rerun({TOGGLE_KEY: live or self.toggle, CANVAS_KEY: EMPTY_CANVAS})
 
     async def close(self) -> None:
         await self.ws.close()
@@ -288,13 +297,21 @@ async def step(visitors: list[Visitor], pics: list[Drawing], rate: float, second
 
 
 async def sweep(url: str, rates: list[float], seconds: float, visitors_n: int, live: bool,
-                server_cpu=None, live_half: bool = True) -> dict:
+                server_cpu=None, live_half: bool = True, browser: bool = False) -> dict:
+    """`live`: live snapshots to the server; `browser`: live on, read by the page's live model
+    (finals only, the model confirmed as the page does)."""
     pics = drawings(20, LIVE_VALUES, live_half)
-    visitors = [Visitor(url) for _ in range(visitors_n)]
+    visitors = [Visitor(url, toggle=live or browser) for _ in range(visitors_n)]
+    if browser:
+        from digits.inference import file_sha256
+        from digits.model import MODEL_PATH
+
+        for v in visitors:
+            v.model_sha = file_sha256(MODEL_PATH)
     for v in visitors:  # one at a time: each first page load is a full script run
         await v.connect()
     for v in visitors:  # the live toggle as the page sets it, then warm each session up
-        await v._rerun({TOGGLE_KEY: live})
+        await v._rerun({TOGGLE_KEY: v.toggle})
         await v.drawing(pics[0], False, time.perf_counter())
         await v.clear(live)
     steps, best = [], 0.0
@@ -311,7 +328,7 @@ async def sweep(url: str, rates: list[float], seconds: float, visitors_n: int, l
             r["load_avg"] = round(os.getloadavg()[0], 2)
             r["attempt"] = attempt
             steps.append(r)
-            print(f"  {'live' if live else 'final'}: {r['drawings_per_s']:5.1f} drawings/s "
+            print(f"  {'live' if live else 'browser' if browser else 'final'}: {r['drawings_per_s']:5.1f} drawings/s "
                   f"p50 {r['p50_ms']:6.0f} ms p95 {r['p95_ms']:6.0f} ms, server {r.get('server_cores_used', 0):.2f} "
                   f"cores, load {r['load_avg']:.1f} {'ok' if r['ok'] else 'MISS'}", flush=True)
             if r["ok"]:
@@ -321,7 +338,7 @@ async def sweep(url: str, rates: list[float], seconds: float, visitors_n: int, l
         best = rate
     for v in visitors:
         await v.close()
-    return {"visitors": visitors_n, "live": live, "step_seconds": seconds, "max_ok_per_s": best,
+    return {"visitors": visitors_n, "live": live, "browser": browser, "step_seconds": seconds, "max_ok_per_s": best,
             "steps": steps}
 
 
@@ -332,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rates", default="1,2,3,4,6,8,10,12,15,18,22,26,30,35,40,50",
                    help="offered drawings/s, stepped up until a step misses (default 1..50)")
     p.add_argument("--seconds", type=float, default=8, help="seconds per step (default 8)")
-    p.add_argument("--modes", default="final,live", help="final (finals only), live (live snapshots too)")
+    p.add_argument("--modes", default="final,browser,live",
+                   help="final (live off), browser (live on, read in the browser: finals only), "
+                        "live (live on by the server's route: live snapshots too)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     rates = [float(x) for x in args.rates.split(",")]
@@ -342,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(url, cpu):
         for mode in args.modes.split(","):
-            res[mode] = asyncio.run(sweep(url, rates, args.seconds, args.visitors, mode == "live", cpu))
+            res[mode] = asyncio.run(sweep(url, rates, args.seconds, args.visitors, mode == "live", cpu,
+                                          browser=mode == "browser"))
 
     if args.url:
         run(args.url.rstrip("/"), None)
@@ -356,13 +376,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(r: dict) -> str:
     lines = [heading(r, "bench.loadgen"), ""]
-    for mode in ("final", "live"):
+    for mode in ("final", "browser", "live"):
         if mode not in r:
             continue
         x = r[mode]
         ok = [s for s in x["steps"] if s["ok"]]
         last = ok[-1] if ok else None
-        what = "live reading off" if mode == "final" else f"live reading on ({LIVE_VALUES} live values per drawing)"
+        what = {"final": "live reading off", "browser": "live reading on, in the browser (finals only)",
+                "live": f"live reading on by the server's route ({LIVE_VALUES} live values per drawing)"}[mode]
         lines.append(f"one process, {x['visitors']} websocket visitors, {what}: "
                      f"{x['max_ok_per_s']:g} drawings/s with final-answer p95 <= {r['target_p95_ms']:.0f} ms"
                      + (f" (p50 {last['p50_ms']:.0f} / p95 {last['p95_ms']:.0f} ms, server CPU "

@@ -29,3 +29,18 @@ def test_drawings_chart_has_upright_digit_labels():
     assert list(df["digit"]) == [str(d) for d in range(10)] and df["drawings"].sum() == 14
     assert spec["encoding"]["x"]["axis"]["labelAngle"] == 0
     assert spec["encoding"]["x"]["sort"] is None, "digits in order, not by count"
+
+
+def test_a_live_guess_that_names_no_digit_is_neutral():
+    """Mid-stroke the guess shows a digit or a neutral "…", never the final answer's "✗" or "?"."""
+    import numpy as np
+
+    from digits.answer import DIGIT, NOT_DIGIT, UNSURE, Answer
+    from webapp.widgets import LIVE_PENDING, big_answer
+
+    blank = np.zeros((28, 28), np.float32)
+    letter = Answer(NOT_DIGIT, np.array([0.05] * 10 + [0.5]), blank)
+    unsure = Answer(UNSURE, np.array([0.4, 0.35] + [0.025] * 9), blank)
+    seven = Answer(DIGIT, np.array([0.0] * 7 + [0.9] + [0.05, 0.05, 0.0]), blank)
+    assert [big_answer(a, live=True) for a in (letter, unsure, seven)] == [LIVE_PENDING, LIVE_PENDING, "7"]
+    assert [big_answer(a) for a in (letter, unsure, seven)] == ["✗", "?", "7"]

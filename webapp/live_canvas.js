@@ -219,7 +219,8 @@ function showGuess(s, box, a) {
   s.guessBox = box;
   const big = el.querySelector("[data-testid='prediction']"), share = el.querySelector("[data-testid='probability'] > span");
   big.dataset.verdict = a.verdict;
-  big.textContent = a.verdict === "digit" ? String(a.digit) : a.verdict === "not a digit" ? "✗" : "?";
+  // A live guess names a digit or waits, neutral: a half-drawn stroke is not "wrong" (widgets.LIVE_PENDING).
+  big.textContent = a.verdict === "digit" ? String(a.digit) : "…";
   share.textContent = a.verdict === "digit" ? percentText(a.confidence) : "";
 }
 

@@ -196,15 +196,19 @@ def png_data_url(image28: np.ndarray) -> str:
 
 
 BIG = {NOT_DIGIT: "✗", UNSURE: "?"}  # what is shown large when no digit is named
+LIVE_PENDING = "…"  # a live guess that names no digit: neutral (a half-drawn stroke is no mistake)
 
 
-def big_answer(answer: Answer) -> str:
-    return str(answer.digit) if answer.named else BIG[answer.verdict]
+def big_answer(answer: Answer, live: bool = False) -> str:
+    if answer.named:
+        return str(answer.digit)
+    return LIVE_PENDING if live else BIG[answer.verdict]
 
 
 def show_answer_block(answer: Answer, live: bool = False) -> None:
     """The answer large: the digit and its shown probability, "✗" or "?", and (unless live)
-    the 28x28 preview. While the pen is down (live) only this, dimmed: the run stays tiny."""
+    the 28x28 preview. While the pen is down (live) only this, dimmed: the run stays tiny, and
+    a guess that names no digit yet shows a neutral "…" (never a "wrong" cross mid-stroke)."""
     share = percent(answer.confidence) if answer.named else ""
     dim = ";opacity:0.75" if live else ""
     # One element for the answer and the 28x28 preview, then the chart: each extra element or
@@ -219,7 +223,7 @@ def show_answer_block(answer: Answer, live: bool = False) -> None:
     st.markdown(
         "<div style='display:flex;align-items:center;gap:1.25rem;flex-wrap:wrap'>"
         f"<span data-testid='prediction' {live_attr}data-verdict='{answer.verdict}' data-digit='{answer.digit}' data-path='{answer.path}' "
-        f"style='font-size:6rem;font-weight:700;line-height:1{dim}'>{big_answer(answer)}</span>"
+        f"style='font-size:6rem;font-weight:700;line-height:1{dim}'>{big_answer(answer, live)}</span>"
         f"<span data-testid='probability' style='font-size:1.75rem;flex:1{dim}'>{share}{extra}</span>"
         f"{preview}</div>",
         unsafe_allow_html=True,  # only our own digit, number and PNG are interpolated
