@@ -163,11 +163,12 @@ _PROBE = (f"window.__digitsConfig = {json.dumps({'prediction': PREDICTION})};\n"
           + (Path(__file__).with_name("probe.js")).read_text())
 
 
-def new_page(browser: Browser, url: str, *, idle: bool = True, timeout_s: float = 60) -> Page:
+def new_page(browser: Browser, url: str, *, idle: bool = True, timeout_s: float = 60,
+             device: dict | None = None) -> Page:
     """A fresh context (a new Streamlit session) with the probe, the canvas shown and (idle)
-    the first script run over."""
-    context: BrowserContext = browser.new_context(viewport={"width": 1280, "height": 900},
-                                                  device_scale_factor=1)
+    the first script run over. `device`: Playwright context options (a phone), else a 1280x900 screen."""
+    context: BrowserContext = browser.new_context(**(device or {"viewport": {"width": 1280, "height": 900},
+                                                                 "device_scale_factor": 1}))
     context.add_init_script(_PROBE)
     page = context.new_page()
     page.set_default_timeout(timeout_s * 1000)

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench.browser import _PROBE, CANVAS, PREDICTION, Server, clear, draw, wait_answer, wait_cleared, wait_ready
+from bench.browser import CANVAS, PREDICTION, Server, clear, close_page, draw, new_page, wait_answer, wait_cleared, wait_ready
 from bench.samples import canvas_strokes, dev_samples
 from tests.browser.test_kiosk import PHONE, touch_draw
 
@@ -45,14 +45,9 @@ def test_draw_page_reads_the_pen_path(page: Page, app_server: Server) -> None:
 
 
 def test_kiosk_reads_the_pen_path_by_mouse_and_by_touch(browser: Browser, app_server: Server) -> None:
-    for device in ({"viewport": {"width": 1280, "height": 900}}, PHONE):
-        context = browser.new_context(**device)
-        context.add_init_script(_PROBE)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    for device in (None, PHONE):  # a desktop screen with the mouse, a phone with a finger
+        page = new_page(browser, f"{app_server.url}/?kiosk=1", device=device)
         try:
-            page.goto(f"{app_server.url}/?kiosk=1")
-            wait_ready(page)
             if device is PHONE:
                 scale = page.locator(CANVAS).bounding_box()["width"] / 280
                 touch_draw(page, canvas_strokes(dev_samples(1)[0], 0), scale)
@@ -61,7 +56,7 @@ def test_kiosk_reads_the_pen_path_by_mouse_and_by_touch(browser: Browser, app_se
             else:
                 assert paths_read(page, 2) == ["strokes"] * 2
         finally:
-            context.close()
+            close_page(page)
     no_fallback_logged(app_server)
 
 
