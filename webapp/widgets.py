@@ -19,7 +19,7 @@ import streamlit as st
 from digits.features import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
 from digits.answer import NOT_DIGIT, UNSURE, Answer, Reader
-from digits.features.memory import Memory
+from digits.memory import Memory
 from digits.model import MODEL_PATH, ModelError
 from digits.text import article, percent, with_article
 
@@ -53,7 +53,7 @@ def get_reader() -> Reader | None:
 
 
 def visitor_memory() -> Memory:
-    """This visitor's confirmed and corrected drawings (digits.features.memory): in their
+    """This visitor's confirmed and corrected drawings (digits.memory): in their
     session only, shared by the Draw, kiosk and Number pages."""
     return st.session_state.setdefault("visitor_memory", Memory())
 
