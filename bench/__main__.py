@@ -150,9 +150,9 @@ def inprocess(calls: int) -> dict:
 
 
 def remembered(reader, n: int):
-    """A visitor's memory of `n` confirmed dev drawings (digits.features.memory), as the Draw
+    """A visitor's memory of `n` confirmed dev drawings (digits.memory), as the Draw
     page fills it: the embeddings Reader.read gives, with their labels."""
-    from digits.features.memory import Memory
+    from digits.memory import Memory
     from digits.render import draw, replay_layout
     from digits.strokes import fabric_json
 

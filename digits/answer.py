@@ -9,7 +9,7 @@ and "not a digit").
 3. otherwise "not sure" between the two best digits.
 So the page never names a digit that a taller bar, or its own percentage, contradicts.
 
-A visitor's memory (digits.features.memory: the drawings they confirmed or corrected during the
+A visitor's memory (digits.memory: the drawings they confirmed or corrected during the
 visit), when a page passes one, changes the calibrated probabilities before the rule; the Answer
 then says which remembered digit changed it (`learnt`).
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.data import NOT_A_DIGIT
-from digits.features.memory import Embedding, Memory, MemoryRules, blend, load_rules
+from digits.memory import Embedding, Memory, MemoryRules, blend, load_rules
 from digits.inference import StrokeNetwork, file_sha256, softmax
 from digits.model import MODEL_DIR, MODEL_PATH, Predictor
 from digits.preprocess import INK_LEVEL, canvas_to_gray, preprocess_canvas

@@ -15,7 +15,7 @@ from digits.data import read_strokes
 from digits.evaluation.evaluate import replay_inputs, replay_sequences
 from digits.inference import file_sha256
 from digits.model import MODEL_PATH
-from digits.evaluation.doodles import KINDS, canvases, nondigit_inputs
+from digits.doodles import KINDS, canvases, nondigit_inputs
 from digits.answer import (CALIBRATION_PATH, DIGIT, MIN_THRESHOLD, NOT_DIGIT, UNSURE, Answer, Calibration,
                            apply_temperature, contradictions, fit_temperature, load_for_model, verdicts)
 from digits.data import UNIPEN_TRAIN

@@ -1,4 +1,4 @@
-"""The visitor's memory (digits.features.memory), read through digits.answer.Reader with the
+"""The visitor's memory (digits.memory), read through digits.answer.Reader with the
 shipped model and model/memory.json, on real UNIPEN dev drawings; `evaluate --adapt`; and the
 Draw page's line and "Forget my handwriting" button through AppTest."""
 
@@ -17,7 +17,7 @@ from digits.answer import DIGIT, Answer, Reader
 from digits.cli import main
 from digits.data import DEV_PATH, Sample, read_strokes
 from digits.evaluation.evaluate import replay, replay_sequences
-from digits.features.memory import CAPACITY, Embedding, Memory, MemoryRule, blend, load_rules
+from digits.memory import CAPACITY, Embedding, Memory, MemoryRule, blend, load_rules
 from digits.model import MODEL_PATH
 from digits.render import draw, replay_layout
 from digits.strokes import fabric_json

@@ -16,8 +16,8 @@ from digits.preprocess import preprocess_canvas
 from digits.render import draw
 from tests.conftest import REPO, stroke
 from tests.test_app import canvas_state, prediction_shown
-from webapp.live_canvas import UNREADABLE, BadValue, max_data_url_chars, parse_value, read
-from webapp.widgets import LARGE_CANVAS
+from webapp.live_canvas import BadValue, max_data_url_chars, parse_value, read
+from webapp.widgets import LARGE_CANVAS, UNREADABLE
 
 APP = str(REPO / "app.py")
 SEVEN = [stroke((80, 50), (200, 50), (110, 240))]

@@ -72,7 +72,7 @@ def test_other_objects_are_ignored():
 
 
 def test_slashed_zeros_are_zeros_and_crossed_circles_have_both_bars(unipen_dev):
-    from digits.evaluation.doodles import crossed_circle, slashed_zero
+    from digits.doodles import crossed_circle, slashed_zero
 
     zeros = [s for s in read_strokes(unipen_dev) if s.label == 0][:20]
     rng = np.random.default_rng(0)

@@ -54,19 +54,16 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from digits.answer import Answer
 from digits.inference import file_sha256
 from digits.model import ModelError
 from digits.preprocess import preprocess_canvas
 from digits.render import CANVAS, STROKE_WIDTH
-from digits.text import with_article
 
-from .widgets import _load_reader, get_reader, model_path, show_answer_block, show_prediction, visitor_memory
+from .widgets import _load_reader, answer_key, model_path
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_CANVAS = "0.13.0"  # the JS reads this version's DOM (class names, toolbar aria-labels)
-UNREADABLE = "That drawing could not be read. Clear the canvas and draw again."
 PNG_PREFIX = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_SEQ = 2**53  # JavaScript's exact integers
@@ -221,7 +218,7 @@ class Reading:
     image: np.ndarray | None = None  # the canvas picture (RGB/RGBA uint8), None when empty
     final: bool = True  # False: a snapshot while the pen is down (show only the digit)
     source: str = "none"  # "live", "final" (companion), "canvas" (the canvas' own value), "none"
-    error: bool = False  # the browser sent something unreadable: show UNREADABLE
+    error: bool = False  # the browser sent something unreadable: show widgets.UNREADABLE
     json_data: dict | None = None  # the canvas' strokes (for feedback)
     announce: str = ""  # set by the page: read to screen readers after this run
     seq: int = 0
@@ -364,11 +361,6 @@ class live_canvas:  # noqa: N801 (used as a function: `with live_canvas(...) as 
             )
 
 
-def answer_key(canvas_key: str) -> str:
-    """The container show_answer draws in: the browser shows its live guess there too."""
-    return f"{canvas_key}-answer"
-
-
 # --------------------------------------------------------------------------- the browser's live model
 
 
@@ -442,51 +434,3 @@ def forget(key: str) -> None:
     challenge round, a kiosk canvas replaced by a blank one): its last pictures, up to a few MB,
     would otherwise stay for the session's whole life. Streamlit drops the widgets' own state."""
     st.session_state.pop(_memory_key(key), None)
-
-
-def log_fallback(answer: Answer | None, page: str) -> None:
-    """A canvas drawing read from the picture alone is a fault (the canvas sends its strokes
-    with every picture): say so in the server log, once per session and reason, so it is never
-    silent again (tests/browser/test_server_log.py fails on it)."""
-    if answer is None or not answer.fallback:
-        return
-    logged = st.session_state.setdefault("_fallbacks_logged", set())
-    if answer.fallback not in logged:
-        logged.add(answer.fallback)
-        log.warning("%s page: the pen's path was not read, the picture alone was: %s", page, answer.fallback)
-
-
-def show_unreadable() -> None:
-    st.warning(UNREADABLE, icon=":material/warning:")
-
-
-def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
-                page: str = "Draw") -> Answer | None:
-    """What the Draw page and the kiosk show for a reading: nothing if the model is missing
-    (get_reader said why), the "could not be read" note, a hint on an empty canvas, the live
-    guess while the pen is down (only the answer, dimmed: the run stays tiny), or the full
-    answer, read to screen readers. Returns the full answer."""
-    reader = get_reader()
-    if reader is None:
-        return None
-    # A keyed box: while the pen moves, the browser shows its own live guess in its place.
-    with st.container(key=answer_key(reading.key)) if reading.key else st.container():
-        return _show_answer(reader, reading, image28, empty_hint, icon, page)
-
-
-def _show_answer(reader, reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
-                 page: str) -> Answer | None:
-    if reading.error:
-        show_unreadable()
-    elif image28 is None:
-        st.info(empty_hint, icon=icon)
-    elif not reading.final:
-        show_answer_block(reader.read_image(image28), live=True)
-    else:  # the final picture comes with the canvas' strokes: the pen's path is read too
-        answer = reader.read(reading.image, reading.json_data, image28, visitor_memory())
-        log_fallback(answer, page)
-        show_prediction(answer)
-        reading.announce = (f"The model reads {with_article(answer.digit)}." if answer.named
-                            else "The model does not name a digit.")
-        return answer
-    return None

@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import logging
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,9 +21,14 @@ import streamlit as st
 from digits.features import feedback
 from digits.explain import activation_grid, explain, saliency_overlay
 from digits.answer import NOT_DIGIT, UNSURE, Answer, Reader
-from digits.features.memory import Memory
+from digits.memory import Memory
 from digits.model import MODEL_PATH, ModelError
 from digits.text import article, percent, with_article
+
+if TYPE_CHECKING:  # the type only: live_canvas imports this module
+    from webapp.live_canvas import Reading
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- the model
 
@@ -53,7 +60,7 @@ def get_reader() -> Reader | None:
 
 
 def visitor_memory() -> Memory:
-    """This visitor's confirmed and corrected drawings (digits.features.memory): in their
+    """This visitor's confirmed and corrected drawings (digits.memory): in their
     session only, shared by the Draw, kiosk and Number pages."""
     return st.session_state.setdefault("visitor_memory", Memory())
 
@@ -242,6 +249,62 @@ def show_prediction(answer: Answer) -> bool:
         st.caption("The pen strokes the browser sent could not be used: this answer is read from the picture alone.")
     st.vega_lite_chart(*probability_chart(answer.probabilities, height=180), width="stretch")
     return answer.named
+
+
+UNREADABLE = "That drawing could not be read. Clear the canvas and draw again."
+
+
+def answer_key(canvas_key: str) -> str:
+    """The container show_answer draws in: the browser shows its live guess there too."""
+    return f"{canvas_key}-answer"
+
+
+def log_fallback(answer: Answer | None, page: str) -> None:
+    """A canvas drawing read from the picture alone is a fault (the canvas sends its strokes
+    with every picture): say so in the server log, once per session and reason, so it is never
+    silent again (tests/browser/test_server_log.py fails on it)."""
+    if answer is None or not answer.fallback:
+        return
+    logged = st.session_state.setdefault("_fallbacks_logged", set())
+    if answer.fallback not in logged:
+        logged.add(answer.fallback)
+        log.warning("%s page: the pen's path was not read, the picture alone was: %s", page, answer.fallback)
+
+
+def show_unreadable() -> None:
+    st.warning(UNREADABLE, icon=":material/warning:")
+
+
+def show_answer(reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
+                page: str = "Draw") -> Answer | None:
+    """What the Draw page and the kiosk show for a reading: nothing if the model is missing
+    (get_reader said why), the "could not be read" note, a hint on an empty canvas, the live
+    guess while the pen is down (only the answer, dimmed: the run stays tiny), or the full
+    answer, read to screen readers. Returns the full answer."""
+    reader = get_reader()
+    if reader is None:
+        return None
+    # A keyed box: while the pen moves, the browser shows its own live guess in its place.
+    with st.container(key=answer_key(reading.key)) if reading.key else st.container():
+        return _show_answer(reader, reading, image28, empty_hint, icon, page)
+
+
+def _show_answer(reader, reading: Reading, image28: np.ndarray | None, empty_hint: str, icon: str,
+                 page: str) -> Answer | None:
+    if reading.error:
+        show_unreadable()
+    elif image28 is None:
+        st.info(empty_hint, icon=icon)
+    elif not reading.final:
+        show_answer_block(reader.read_image(image28), live=True)
+    else:  # the final picture comes with the canvas' strokes: the pen's path is read too
+        answer = reader.read(reading.image, reading.json_data, image28, visitor_memory())
+        log_fallback(answer, page)
+        show_prediction(answer)
+        reading.announce = (f"The model reads {with_article(answer.digit)}." if answer.named
+                            else "The model does not name a digit.")
+        return answer
+    return None
 
 
 def show_explanation(image28: np.ndarray) -> None:

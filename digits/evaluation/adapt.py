@@ -1,4 +1,4 @@
-"""Visitors simulated on pen-stroke files: how the visitor's memory (digits.features.memory)
+"""Visitors simulated on pen-stroke files: how the visitor's memory (digits.memory)
 changes the answers, fitting its rule (`python -m digits fit-memory`) and measuring it
 (`python -m digits evaluate --strokes PATH --adapt`, `--nondigits PATH --adapt`).
 
@@ -28,7 +28,7 @@ import numpy as np
 from digits.answer import DIGIT, Reader
 from digits.data import UNIPEN_NONDIGIT_TRAIN, UNIPEN_TRAIN_FILES, Sample, read_strokes
 from digits.evaluation.evaluate import replay, replay_sequences
-from digits.features.memory import MEMORY_NAME, Embedding, Memory, MemoryRule, MemoryRules
+from digits.memory import MEMORY_NAME, Embedding, Memory, MemoryRule, MemoryRules
 from digits.inference import file_sha256
 from digits.model import MODEL_PATH
 from digits.training.calibrate import replay_rows

@@ -116,9 +116,9 @@ def evaluate_nondigits(reader: Reader, path: str | os.PathLike, variant: str = "
 
 
 def evaluate_generated(reader: Reader, digits: list[Sample], n_per_kind: int = 100, seed: int = 0) -> dict:
-    """The generated doodles of digits.evaluation.doodles (a set no member trained on): share
+    """The generated doodles of digits.doodles (a set no member trained on): share
     rejected per kind (kinds drawn with strokes are read with them, as on the Draw page)."""
-    from digits.evaluation.doodles import nondigit_inputs
+    from digits.doodles import nondigit_inputs
 
     sets = nondigit_inputs(n_per_kind, seed, digits, load_mnist(verbose=False))
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from digits.data import Sample, read_strokes
 from digits.answer import Answer, Reader
-from digits.features.memory import Memory
+from digits.memory import Memory
 from digits.model import MODEL_PATH
 from digits.preprocess import canvas_to_gray, center_digit
 from digits.render import MARGIN, STROKE_WIDTH, draw, place_strokes

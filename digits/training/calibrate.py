@@ -30,7 +30,7 @@ from digits.data import (DEV_PATH, NONDIGIT_DEV_PATH, UNIPEN_NONDIGIT_TRAIN, UNI
                          Sample, load_mnist, read_strokes)
 from digits.inference import StrokeNetwork, file_sha256
 from digits.model import MODEL_PATH, Predictor
-from digits.evaluation.doodles import nondigit_inputs
+from digits.doodles import nondigit_inputs
 from digits.preprocess import preprocess_canvas
 from digits.answer import (DIGIT, STROKES_NAME, Calibration, Reader, apply_temperature,
                            expected_calibration_error, fit_temperature, fuse, nll)

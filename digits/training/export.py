@@ -33,7 +33,7 @@ def export_onnx(member_paths: list[Path], out: Path) -> None:
     first = next(layer for layer in members[0].layers if isinstance(layer, layers.Activation))
     first_block = keras.Model(members[0].inputs, first.output, name="first_block")
     # The members' pooled features side by side: the embedding a visitor's memory compares
-    # drawings on (digits.features.memory).
+    # drawings on (digits.memory).
     pooled = [keras.Model(m.inputs, next(layer for layer in m.layers
                                          if isinstance(layer, layers.GlobalAveragePooling2D)).output,
                           name=f"pooled_{i}")(image) for i, m in enumerate(members)]

@@ -3,7 +3,7 @@
 Data: MNIST's 60k training images plus UNIPEN training writers' pen strokes rendered through
 the canvas pipeline (random size, position and pen width), so the model has seen what the app
 sees; and an 11th class, "not a digit": UNIPEN training writers' letters and symbols rendered
-the same way, plus generated doodles (digits.evaluation.doodles: smileys, shapes, scribbles, crossed-out
+the same way, plus generated doodles (digits.doodles: smileys, shapes, scribbles, crossed-out
 and overlaid digits, two digits side by side). A writer-disjoint slice of the strokes is held
 out for validation and calibration; MNIST's 10k test set is only used for the final figures.
 """
@@ -27,7 +27,7 @@ from digits.preprocess import preprocess_canvas
 from digits.render import S_MAX, S_MIN, draw, random_layout
 from digits.training.split import SPLIT_SEED, hold_out_writers, nondigit_split
 
-GENERATED_PER_KIND = 800  # generated "not a digit" drawings of each digits.evaluation.doodles kind
+GENERATED_PER_KIND = 800  # generated "not a digit" drawings of each digits.doodles kind
 
 
 @dataclass
@@ -131,7 +131,7 @@ def render_balanced(samples: list[Sample], seed: int, stream: int, per_character
 
 def slashed_zeros(samples: list[Sample], n: int, seed: int) -> np.ndarray:
     """`n` renders of these writers' zeros with a slash through them (Ø): digits, label 0."""
-    from digits.evaluation.doodles import slashed_zero
+    from digits.doodles import slashed_zero
 
     zeros = [s for s in samples if s.label == 0]
     if not zeros:
@@ -153,11 +153,11 @@ def generated_nondigits(digits: list[Sample], mnist: Mnist, per_kind: int,
                         seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Generated doodles for the "not a digit" class: (training, validation) model inputs.
 
-    Each digits.evaluation.doodles kind drawn with its own random stream at a random size, place and
+    Each digits.doodles kind drawn with its own random stream at a random size, place and
     pen width; overlaid digits from MNIST's training images (the test images are what the
     measured sets use).
     """
-    from digits.evaluation.doodles import STROKE_KINDS, overlaid_digits
+    from digits.doodles import STROKE_KINDS, overlaid_digits
 
     rng = np.random.default_rng([seed, 6007])
     out = []

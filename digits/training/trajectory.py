@@ -69,7 +69,7 @@ def canvas_sequences(drawings: list[list[np.ndarray]], rng: np.random.Generator,
 
 def stroke_data(seed: int = 0, copies: int = 6, generated_per_kind: int = 800) -> dict:
     """{"train": (x, y), "held": (x, y)}: held = the held-out writers, two plain replays each."""
-    from digits.evaluation.doodles import STROKE_KINDS, slashed_zero
+    from digits.doodles import STROKE_KINDS, slashed_zero
 
     rng = np.random.default_rng([seed, 5003])
     digits = read_strokes(UNIPEN_TRAIN_FILES)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from digits.model import Predictor
 from digits.preprocess import preprocess_canvas
-from webapp.live_canvas import UNREADABLE, live_canvas
+from webapp.live_canvas import live_canvas
+from webapp.widgets import UNREADABLE
 
 
 @st.cache_resource

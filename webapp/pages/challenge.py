@@ -16,8 +16,8 @@ from digits.features.challenge import NAME_MAX, Game, leaderboard, save_score
 from digits.preprocess import preprocess_canvas
 from digits.answer import Reader
 from digits.text import article, with_article
-from webapp.live_canvas import forget, live_canvas, log_fallback, show_answer
-from webapp.widgets import get_reader, model_path
+from webapp.live_canvas import forget, live_canvas
+from webapp.widgets import get_reader, log_fallback, model_path, show_answer
 
 RULES = ("Ten digits, one at a time. Draw each so the model reads it right: one point per digit, "
          "and the clock breaks ties. The model's guess follows your pen; press Check when it is right.")

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from webapp.live_canvas import live_canvas, show_answer
-from webapp.widgets import feedback_widget, forget_button, show_explanation
+from webapp.live_canvas import live_canvas
+from webapp.widgets import feedback_widget, forget_button, show_answer, show_explanation
 
 
 @st.fragment

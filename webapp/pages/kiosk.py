@@ -17,8 +17,9 @@ import time
 import streamlit as st
 
 from digits.preprocess import preprocess_canvas
-from webapp.live_canvas import forget, live_canvas, show_answer
-from webapp.widgets import canvas_size, feedback_widget, forget_button, idle_seconds, is_idle, live_reading, visitor_memory
+from webapp.live_canvas import forget, live_canvas
+from webapp.widgets import (canvas_size, feedback_widget, forget_button, idle_seconds, is_idle, live_reading, show_answer,
+                            visitor_memory)
 
 # Our own constant CSS (nothing a visitor sends is interpolated): hide Streamlit's header,
 # toolbar and decoration, use the whole screen, and make the answer big enough to read from afar.

@@ -7,8 +7,8 @@ from digits.features.number import NUMBER_CANVAS, UNREAD, NumberReading, read_nu
 from digits.answer import NOT_DIGIT, UNSURE
 from digits.render import STROKE_WIDTH
 from digits.text import percent
-from webapp.live_canvas import live_canvas, show_unreadable
-from webapp.widgets import enlarge, forget_button, get_reader, visitor_memory
+from webapp.live_canvas import live_canvas
+from webapp.widgets import enlarge, forget_button, get_reader, show_unreadable, visitor_memory
 
 PER_ROW = 8  # digit previews per row; a longer number wraps
 

@@ -1,4 +1,4 @@
-"""`python -m docs.live_gif`: docs/live-reading.gif, the Draw page reading a digit while it is drawn.
+"""`python -m bench.live_gif`: docs/live-reading.gif, the Draw page reading a digit while it is drawn.
 
 Starts the app, opens the Draw page in headless Chromium, draws a real pen-drawn 2 from the
 UNIPEN dev file slowly with the mouse, takes a screenshot of the canvas and the answer every few
@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 from bench.browser import CANVAS, ENTER_DELAY_S, PREDICTION, launch_chromium, new_page, streamlit_server
 from bench.samples import canvas_strokes, dev_samples
 
-OUT = Path(__file__).with_name("live-reading.gif")
+OUT = Path(__file__).resolve().parents[1] / "docs" / "live-reading.gif"
 DIGIT = 2
 
 
