@@ -196,9 +196,10 @@ def dev_figures(doc: dict, onnx_path: Path, n: int = DEV_DRAWINGS) -> dict:
 
 
 def build_live(x_train: np.ndarray, out_dir: str | os.PathLike = MODEL_DIR, x_check: np.ndarray | None = None,
-               images: int = TRAIN_IMAGES, epochs: int = EPOCHS, seed: int = 0) -> dict:
+               images: int = TRAIN_IMAGES, epochs: int | None = EPOCHS, seed: int = 0) -> dict:
     """Distil out_dir/digits.onnx into out_dir/live.json from (a random subset of) x_train;
     returns the figures. What train.py's finish and `python -m digits export-live` call."""
+    epochs = EPOCHS if epochs is None else epochs
     out_dir = Path(out_dir)
     onnx_path = out_dir / "digits.onnx"
     teacher = Predictor.load(onnx_path)
