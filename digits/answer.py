@@ -349,22 +349,21 @@ class Reader:
             image28 = preprocess_canvas(canvas) if canvas is not None else None
         if image28 is None:
             return None
-        seq, fallback = None, ""
+        seq, fallback, refused = None, "", False
         if self.strokes is None:
             fallback = "no pen-path graph (model/strokes.onnx, or its calibration, is missing)"
         else:
             try:
                 strokes = strokes_from_fabric(json_data)
             except BadStrokes as exc:
-                fallback = f"strokes refused: {exc}"
+                fallback, refused = f"strokes refused: {exc}", True
             else:
                 if not strokes:
                     fallback = "the canvas sent no stroke with its picture"
                 elif not strokes_match(strokes, canvas):
-                    fallback = "the strokes are not the picture's (an older drawing's?)"
+                    fallback, refused = "the strokes are not the picture's (an older drawing's?)", True
                 else:
                     seq = sequence(strokes)
-        refused = seq is None and fallback.startswith(("strokes refused", "the strokes are not"))
         answer = self.read_image(image28, seq, refused, memory)
         return replace(answer, fallback=fallback) if fallback else answer
 
